@@ -1,0 +1,1146 @@
+/* The zone compiler: records read from a master file -> semantic checks ->
+ * nodes and RRsets -> pre-rendered blocks -> one image (see image.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ditto/error.h"
+#include "ditto/hash.h"
+#include "ditto/image.h"
+#include "ditto/wire.h"
+#include "zone.h"
+
+/* A node while compiling. */
+struct cnode {
+	uint32_t id;		/* name in the name set */
+	uint32_t parent;
+	uint32_t cut;
+	uint32_t wildcard;
+	uint32_t first;		/* first record (records sorted by node) */
+	uint32_t count;		/* records */
+	uint16_t flags;
+	uint8_t labels;
+	uint8_t needed;		/* an NS target: glue worth keeping */
+};
+
+/* A compression target known to be in the packet when a block is used. */
+struct dent {
+	const uint8_t *name;	/* lowercase wire suffix */
+	uint8_t len;
+	uint16_t code;		/* fix-up code of a pointer to it */
+};
+
+/* A name in an RRset's rdata whose addresses go in the additional section. */
+struct target {
+	uint8_t name[256];	/* lowercase */
+	uint8_t len;
+	uint16_t code;		/* where it is, as seen from an extra block */
+};
+
+#define BLOCK_DICT_MAX 512
+#define BLOCK_TARGETS_MAX 64
+
+struct bbuf {
+	uint8_t data[65536 + 1024];
+	size_t len;
+	struct ditto_fixup fix[8192];
+	size_t nfix;
+	unsigned rr_count;
+	uint16_t target;
+	struct dent dict[BLOCK_DICT_MAX];
+	size_t ndict;
+	uint8_t lcbuf[BLOCK_DICT_MAX][256];	/* storage for SELF entries */
+	size_t nlc;
+	struct target targets[BLOCK_TARGETS_MAX];
+	size_t ntargets;
+	bool overflow;
+};
+
+struct compiler {
+	struct zone z;
+	struct cnode *nodes;
+	size_t nnodes;
+	/* output heaps */
+	uint8_t *blocks;
+	size_t blen, bcap;
+	struct ditto_rrset *rrsets;
+	size_t nrrsets, caprrsets;
+	struct bbuf *bb, *xb;	/* main and extra block builders */
+	const struct zrec *soa;
+};
+
+static const uint8_t *rec_rdata(const struct zone *z, const struct zrec *r)
+{
+	return z->rdata + r->rdata;
+}
+
+static const uint8_t *node_name(const struct compiler *c, uint32_t n,
+				size_t *len)
+{
+	return nameset_name(&c->z.names, c->nodes[n].id, len);
+}
+
+static void limits_default(struct ditto_compile_limits *l,
+			   const struct ditto_compile_limits *in)
+{
+	l->max_names = in && in->max_names ? in->max_names : 20000000;
+	l->max_records = in && in->max_records ? in->max_records : 50000000;
+	l->max_rrset_bytes = in && in->max_rrset_bytes ? in->max_rrset_bytes
+						       : DITTO_MAX_BLOCK;
+	if (l->max_rrset_bytes > DITTO_MAX_BLOCK)
+		l->max_rrset_bytes = DITTO_MAX_BLOCK;
+}
+
+/* ---- nodes ---------------------------------------------------------- */
+
+static const struct nameset *sort_names;
+
+static int cmp_node_names(const void *a, const void *b)
+{
+	size_t la, lb;
+	const uint8_t *na = nameset_name(sort_names, *(const uint32_t *)a, &la);
+	const uint8_t *nb = nameset_name(sort_names, *(const uint32_t *)b, &lb);
+
+	return dns_name_cmp(na, nb);
+}
+
+static const struct zone *sort_zone;
+
+static int cmp_recs(const void *a, const void *b)
+{
+	const struct zrec *x = a, *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	size_t n = x->rdlen < y->rdlen ? x->rdlen : y->rdlen;
+	int d = memcmp(rec_rdata(sort_zone, x), rec_rdata(sort_zone, y), n);
+	if (d)
+		return d;
+	if (x->rdlen != y->rdlen)
+		return x->rdlen < y->rdlen ? -1 : 1;
+	return x->line < y->line ? -1 : (x->line > y->line);
+}
+
+/* Every in-zone owner and its ancestors up to the apex become nodes,
+ * sorted in canonical order (the apex first). */
+static int build_nodes(struct compiler *c)
+{
+	struct zone *z = &c->z;
+	size_t nowners = z->names.count;
+	uint32_t *ids = NULL;
+	int rc = 0;
+
+	/* Collect the owners first: adding ancestors grows the set. */
+	uint32_t *owners = malloc((nowners ? nowners : 1) * sizeof(*owners));
+	if (!owners)
+		return DITTO_ENOMEM;
+	size_t k = 0;
+	for (size_t off = 0; off < z->names.len;) {
+		owners[k++] = (uint32_t)off;
+		off += 5u + z->names.data[off + 4];
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t len;
+		const uint8_t *n = nameset_name(&z->names, owners[i], &len);
+		uint8_t name[256];
+		memcpy(name, n, len);
+		if (!dns_name_is_sub(name, len, z->apex, z->apex_len))
+			continue;
+		/* Walk up: name pointer into the set's copy may move on
+		 * growth, so work on the local copy. */
+		size_t off = 0;
+		while (len - off > z->apex_len) {
+			off += 1u + name[off];
+			if (nameset_find(&z->names, name + off, len - off) >= 0)
+				break;
+			int64_t id = nameset_add(&z->names, name + off,
+						 len - off);
+			if (id < 0) {
+				rc = (int)id;
+				goto out;
+			}
+		}
+	}
+	free(owners);
+	owners = NULL;
+
+	if (z->names.count > z->limits.max_names) {
+		zone_error(z, NULL, "%zu names exceed the limit of %zu",
+			   z->names.count, z->limits.max_names);
+		return DITTO_ELIMIT;
+	}
+	if (nameset_find(&z->names, z->apex, z->apex_len) < 0 &&
+	    nameset_add(&z->names, z->apex, z->apex_len) < 0)
+		return DITTO_ENOMEM;
+
+	ids = malloc(z->names.count * sizeof(*ids));
+	if (!ids)
+		return DITTO_ENOMEM;
+	k = 0;
+	for (size_t off = 0; off < z->names.len;) {
+		size_t len = z->names.data[off + 4];
+		if (dns_name_is_sub(z->names.data + off + 5, len, z->apex,
+				    z->apex_len))
+			ids[k++] = (uint32_t)off;
+		off += 5u + len;
+	}
+	sort_names = &z->names;
+	qsort(ids, k, sizeof(*ids), cmp_node_names);
+
+	c->nodes = calloc(k, sizeof(*c->nodes));
+	if (!c->nodes) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+	c->nnodes = k;
+	for (size_t i = 0; i < k; i++) {
+		struct cnode *n = &c->nodes[i];
+		size_t len;
+		const uint8_t *name = nameset_name(&z->names, ids[i], &len);
+		n->id = ids[i];
+		n->labels = (uint8_t)dns_name_labels(name);
+		n->parent = n->cut = n->wildcard = DITTO_NONE;
+		n->first = 0;
+		n->count = 0;
+		if (name[0] == 1 && name[1] == '*')
+			n->flags |= DITTO_NODE_WILDCARD;
+		nameset_set_node(&z->names, ids[i], (uint32_t)i);
+	}
+	for (size_t i = 1; i < k; i++) {
+		struct cnode *n = &c->nodes[i];
+		size_t len;
+		const uint8_t *name = nameset_name(&z->names, n->id, &len);
+		int64_t pid = nameset_find(&z->names, name + 1 + name[0],
+					   len - 1 - name[0]);
+		n->parent = nameset_get_node(&z->names, (uint32_t)pid);
+		if (n->flags & DITTO_NODE_WILDCARD)
+			c->nodes[n->parent].wildcard = (uint32_t)i;
+	}
+out:
+	free(owners);
+	free(ids);
+	return rc;
+}
+
+/* Sort records by node and type, drop duplicates, unify RRset TTLs. */
+static void group_records(struct compiler *c)
+{
+	struct zone *z = &c->z;
+
+	for (size_t i = 0; i < z->nrec; i++)
+		z->recs[i].owner = nameset_get_node(&z->names, z->recs[i].owner);
+	sort_zone = z;
+	qsort(z->recs, z->nrec, sizeof(*z->recs), cmp_recs);
+	for (size_t i = 0; i < z->nrec; i++) {
+		struct zrec *r = &z->recs[i];
+		struct cnode *n = &c->nodes[r->owner];
+		if (n->count == 0)
+			n->first = (uint32_t)i;
+		n->count++;
+		if (i == 0)
+			continue;
+		struct zrec *p = &z->recs[i - 1];
+		if (p->owner != r->owner || p->type != r->type)
+			continue;
+		if (p->rdlen == r->rdlen &&
+		    memcmp(rec_rdata(z, p), rec_rdata(z, r), r->rdlen) == 0) {
+			r->dropped = 1;	/* RFC 2181 5: duplicates are one */
+			r->ttl = p->ttl;
+			continue;
+		}
+		/* RRSIGs of one RRset may differ in TTL (original TTL). */
+		if (r->ttl != p->ttl && r->type != DNS_T_RRSIG) {
+			zone_warn(z, r, "TTL %u differs within its RRset, using %u",
+				  r->ttl, p->ttl);
+			r->ttl = p->ttl;
+		}
+	}
+}
+
+static bool node_has(const struct compiler *c, const struct cnode *n,
+		     uint16_t type, size_t *count)
+{
+	size_t k = 0;
+
+	for (uint32_t i = n->first; i < n->first + n->count; i++) {
+		const struct zrec *r = &c->z.recs[i];
+		if (r->type == type && !r->dropped)
+			k++;
+	}
+	if (count)
+		*count = k;
+	return k > 0;
+}
+
+static void drop_node_records(struct compiler *c, struct cnode *n,
+			      bool keep_addresses, const char *why)
+{
+	for (uint32_t i = n->first; i < n->first + n->count; i++) {
+		struct zrec *r = &c->z.recs[i];
+		if (r->dropped)
+			continue;
+		if (keep_addresses &&
+		    (r->type == DNS_T_A || r->type == DNS_T_AAAA))
+			continue;
+		r->dropped = 1;
+		zone_warn(&c->z, r, "record %s, left out", why);
+	}
+}
+
+/* The name at rdata offset off of a record whose rdata starts with names. */
+static const uint8_t *rdata_name(const struct zone *z, const struct zrec *r,
+				 size_t off, size_t *len)
+{
+	if (off >= r->rdlen)
+		return NULL;
+	*len = dns_name_len(rec_rdata(z, r) + off, r->rdlen - off);
+	return *len ? rec_rdata(z, r) + off : NULL;
+}
+
+/* Offset in rdata of the name whose addresses the additional section
+ * carries, or -1. */
+static int target_offset(uint16_t type)
+{
+	switch (type) {
+	case DNS_T_NS: return 0;
+	case DNS_T_MX: return 2;
+	case DNS_T_SRV: return 6;
+	default: return -1;
+	}
+}
+
+static uint32_t find_node(const struct compiler *c, const uint8_t *name,
+			  size_t len)
+{
+	uint8_t lc[256];
+
+	dns_name_lower(lc, name, len);
+	int64_t id = nameset_find(&c->z.names, lc, len);
+	if (id < 0 || !dns_name_is_sub(lc, len, c->z.apex, c->z.apex_len))
+		return DITTO_NONE;
+	return nameset_get_node(&c->z.names, (uint32_t)id);
+}
+
+/* Semantic checks (RFC 1034, 2181, 6672) and zone cuts. */
+static void check_nodes(struct compiler *c)
+{
+	struct zone *z = &c->z;
+	size_t count;
+
+	/* Out-of-zone records have no node. */
+	for (size_t i = 0; i < z->nrec; i++) {
+		struct zrec *r = &z->recs[i];
+		size_t len;
+		const uint8_t *name = nameset_name(&z->names, r->owner, &len);
+		if (!dns_name_is_sub(name, len, z->apex, z->apex_len)) {
+			char t[1024], a[1024];
+			zone_error(z, r, "record %s is outside the zone %s",
+				   dns_name_to_text(name, t, sizeof(t)),
+				   dns_name_to_text(z->apex, a, sizeof(a)));
+			r->dropped = 1;
+		}
+	}
+	if (z->out->errors)
+		return;
+	group_records(c);
+
+	struct cnode *apex = &c->nodes[0];
+	if (!node_has(c, apex, DNS_T_SOA, &count) || count != 1) {
+		if (count > 1)
+			zone_error(z, &z->recs[apex->first],
+				   "%zu SOA records at the apex", count);
+		else
+			zone_error(z, NULL, "no SOA record at the apex");
+	}
+	if (!node_has(c, apex, DNS_T_NS, NULL))
+		zone_error(z, apex->count ? &z->recs[apex->first] : NULL,
+			   "no NS records at the apex");
+
+	for (size_t i = 0; i < c->nnodes; i++) {
+		struct cnode *n = &c->nodes[i];
+		char t[1024];
+		size_t len;
+		const uint8_t *name = node_name(c, (uint32_t)i, &len);
+		const struct zrec *first = n->count ? &z->recs[n->first] : NULL;
+
+		if (n->count == 0)
+			n->flags |= DITTO_NODE_ENT;
+		if (i > 0 && node_has(c, n, DNS_T_SOA, NULL))
+			zone_error(z, first, "SOA record at %s, not at the apex",
+				   dns_name_to_text(name, t, sizeof(t)));
+		size_t ncname = 0, ndname = 0, other = 0;
+		node_has(c, n, DNS_T_CNAME, &ncname);
+		node_has(c, n, DNS_T_DNAME, &ndname);
+		for (uint32_t j = n->first; j < n->first + n->count; j++) {
+			uint16_t ty = z->recs[j].type;
+			if (ty != DNS_T_CNAME && ty != DNS_T_RRSIG &&
+			    ty != DNS_T_NSEC && !z->recs[j].dropped)
+				other++;
+		}
+		if (ncname && other)
+			zone_error(z, first, "CNAME beside other data at %s",
+				   dns_name_to_text(name, t, sizeof(t)));
+		if (ncname > 1)
+			zone_error(z, first, "%zu CNAME records at %s", ncname,
+				   dns_name_to_text(name, t, sizeof(t)));
+		if (ndname > 1)
+			zone_error(z, first, "%zu DNAME records at %s", ndname,
+				   dns_name_to_text(name, t, sizeof(t)));
+		if (ncname)
+			n->flags |= DITTO_NODE_CNAME;
+		if (ndname)
+			n->flags |= DITTO_NODE_DNAME;
+		bool ns = node_has(c, n, DNS_T_NS, NULL);
+		if (ns && (n->flags & DITTO_NODE_WILDCARD))
+			zone_error(z, first, "NS records at wildcard %s",
+				   dns_name_to_text(name, t, sizeof(t)));
+
+		if (i == 0)
+			continue;
+		const struct cnode *p = &c->nodes[n->parent];
+		uint32_t inherited = p->cut != DITTO_NONE ? p->cut
+				   : (p->flags & DITTO_NODE_DNAME) ? n->parent
+								   : DITTO_NONE;
+		if (inherited != DITTO_NONE) {
+			n->cut = inherited;
+			n->flags |= DITTO_NODE_GLUE;
+			if (c->nodes[inherited].flags & DITTO_NODE_DNAME)
+				drop_node_records(c, n, false,
+						  "below a DNAME is occluded");
+			else
+				drop_node_records(c, n, true,
+						  "below a zone cut is occluded");
+		} else if (ns) {
+			n->cut = (uint32_t)i;
+			n->flags |= DITTO_NODE_DELEG;
+			for (uint32_t j = n->first; j < n->first + n->count;
+			     j++) {
+				struct zrec *r = &z->recs[j];
+				uint16_t ty = r->type;
+				if (ty == DNS_T_NS || ty == DNS_T_DS ||
+				    ty == DNS_T_RRSIG || ty == DNS_T_NSEC ||
+				    ty == DNS_T_A || ty == DNS_T_AAAA ||
+				    r->dropped)
+					continue;
+				r->dropped = 1;
+				zone_warn(z, r, "record at a zone cut is "
+					  "occluded, left out");
+			}
+		}
+	}
+
+	/* Glue only where needed: addresses below a cut stay when some NS
+	 * record names them. */
+	for (size_t i = 0; i < z->nrec; i++) {
+		const struct zrec *r = &z->recs[i];
+		size_t len;
+		if (r->type != DNS_T_NS || r->dropped)
+			continue;
+		const uint8_t *t = rdata_name(z, r, 0, &len);
+		uint32_t tn = t ? find_node(c, t, len) : DITTO_NONE;
+		if (tn != DITTO_NONE)
+			c->nodes[tn].needed = 1;
+		if (tn == DITTO_NONE && t &&
+		    c->nodes[r->owner].flags & DITTO_NODE_DELEG) {
+			uint8_t lc[256];
+			dns_name_lower(lc, t, len);
+			size_t ol;
+			const uint8_t *own = node_name(c, r->owner, &ol);
+			if (dns_name_is_sub(lc, len, own, ol)) {
+				char tt[1024];
+				zone_warn(z, r, "no glue for %s",
+					  dns_name_to_text(lc, tt, sizeof(tt)));
+			}
+		}
+	}
+	for (size_t i = 0; i < c->nnodes; i++) {
+		struct cnode *n = &c->nodes[i];
+		if ((n->flags & DITTO_NODE_GLUE) && !n->needed &&
+		    !(c->nodes[n->cut].flags & DITTO_NODE_DNAME))
+			drop_node_records(c, n, false,
+					  "is glue no NS record needs");
+	}
+}
+
+/* ---- blocks --------------------------------------------------------- */
+
+static void bb_reset(struct bbuf *b, const uint8_t *owner, size_t owner_len,
+		     unsigned labels, bool wildcard)
+{
+	b->len = b->nfix = b->rr_count = b->ndict = b->nlc = b->ntargets = 0;
+	b->target = 0;
+	b->overflow = false;
+	/* The owner's suffixes are in the packet when the block is used,
+	 * except a wildcard's own name (the query name stands there). */
+	size_t off = 0;
+	for (unsigned d = labels; d >= 1; d--) {
+		if (!(wildcard && d == labels)) {
+			struct dent *e = &b->dict[b->ndict++];
+			e->name = owner + off;
+			e->len = (uint8_t)(owner_len - off);
+			e->code = DITTO_FIX_CODE(DITTO_FIX_DEPTH, d);
+		}
+		off += 1u + owner[off];
+	}
+}
+
+static void bb_put(struct bbuf *b, const void *p, size_t n)
+{
+	if (b->len + n > sizeof(b->data) - 16) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static void bb_ptr(struct bbuf *b, uint16_t code)
+{
+	if (b->nfix == sizeof(b->fix) / sizeof(b->fix[0]) ||
+	    b->len > DITTO_MAX_PTR) {
+		b->overflow = true;
+		return;
+	}
+	b->fix[b->nfix].pos = (uint16_t)b->len;
+	b->fix[b->nfix].code = code;
+	b->nfix++;
+	uint8_t z[2] = { 0, 0 };
+	bb_put(b, z, 2);
+}
+
+/* Write a name, compressed against the dictionary when allowed; returns
+ * the code by which a later pointer reaches it. */
+static uint16_t bb_name(struct bbuf *b, const uint8_t *name, size_t len,
+			bool compress)
+{
+	uint8_t lc[256];
+	size_t start = b->len, lit = len;
+	uint16_t code = 0;
+
+	dns_name_lower(lc, name, len);
+	for (size_t off = 0; compress && off < len - 1 && lit == len;
+	     off += 1u + lc[off]) {
+		for (size_t i = 0; i < b->ndict; i++) {
+			const struct dent *e = &b->dict[i];
+			if (e->len == len - off &&
+			    memcmp(e->name, lc + off, e->len) == 0) {
+				lit = off;
+				code = e->code;
+				break;
+			}
+		}
+	}
+	bb_put(b, name, lit);
+	if (lit < len)
+		bb_ptr(b, code);
+	if (!compress)
+		return DITTO_FIX_CODE(DITTO_FIX_SELF, start);
+	if (lit == 0)
+		return code;	/* only a pointer: reached through it */
+	/* The literal labels just written become targets themselves. */
+	for (size_t off = 0; off < lit && off < len - 1; off += 1u + lc[off]) {
+		if (b->ndict == BLOCK_DICT_MAX || b->nlc == BLOCK_DICT_MAX ||
+		    start + off > DITTO_MAX_PTR)
+			break;
+		memcpy(b->lcbuf[b->nlc], lc + off, len - off);
+		struct dent *e = &b->dict[b->ndict++];
+		e->name = b->lcbuf[b->nlc++];
+		e->len = (uint8_t)(len - off);
+		e->code = DITTO_FIX_CODE(DITTO_FIX_SELF, start + off);
+	}
+	return DITTO_FIX_CODE(DITTO_FIX_SELF, start);
+}
+
+static bool compressible(uint16_t type)
+{
+	/* RFC 3597 4: only the RFC 1035 types may be compressed. */
+	return type == DNS_T_NS || type == DNS_T_CNAME || type == DNS_T_SOA ||
+	       type == DNS_T_MX || type == DNS_T_PTR;
+}
+
+static void bb_add_target(struct bbuf *b, const uint8_t *name, size_t len,
+			  uint16_t code)
+{
+	uint8_t lc[256];
+
+	dns_name_lower(lc, name, len);
+	for (size_t i = 0; i < b->ntargets; i++)
+		if (b->targets[i].len == len &&
+		    memcmp(b->targets[i].name, lc, len) == 0)
+			return;
+	if (b->ntargets == BLOCK_TARGETS_MAX)
+		return;
+	struct target *t = &b->targets[b->ntargets++];
+	memcpy(t->name, lc, len);
+	t->len = (uint8_t)len;
+	/* From an extra block, the main block is the reference block. */
+	if (DITTO_FIX_KIND(code) == DITTO_FIX_SELF)
+		code = DITTO_FIX_CODE(DITTO_FIX_REF, DITTO_FIX_VALUE(code));
+	t->code = code;
+}
+
+/* Append one RR whose owner is reached by owner_code. */
+static void bb_rr(struct bbuf *b, uint16_t owner_code, uint16_t type,
+		  uint32_t ttl, const uint8_t *rd, size_t rdlen)
+{
+	uint8_t hdr[10];
+
+	bb_ptr(b, owner_code);
+	dns_put16(hdr, type);
+	dns_put16(hdr + 2, DNS_CLASS_IN);
+	dns_put32(hdr + 4, ttl);
+	dns_put16(hdr + 8, 0);
+	bb_put(b, hdr, 10);
+	size_t rdstart = b->len;
+	bool comp = compressible(type);
+	size_t nlen, pre = 0;
+
+	switch (type) {
+	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
+		pre = 0;
+		break;
+	case DNS_T_MX:
+		pre = 2;
+		break;
+	case DNS_T_SRV:
+		pre = 6;
+		break;
+	case DNS_T_SOA:
+		pre = 0;
+		break;
+	default:
+		bb_put(b, rd, rdlen);
+		goto done;
+	}
+	if (rdlen < pre || !(nlen = dns_name_len(rd + pre, rdlen - pre))) {
+		bb_put(b, rd, rdlen);	/* malformed stays opaque */
+		goto done;
+	}
+	bb_put(b, rd, pre);
+	if ((type == DNS_T_CNAME || type == DNS_T_DNAME) && b->target == 0)
+		b->target = (uint16_t)b->len;
+	uint16_t code = bb_name(b, rd + pre, nlen, comp);
+	if (target_offset(type) >= 0)
+		bb_add_target(b, rd + pre, nlen, code);
+	size_t off = pre + nlen;
+	if (type == DNS_T_SOA) {
+		size_t n2 = dns_name_len(rd + off, rdlen - off);
+		if (n2 && rdlen - off - n2 == 20) {
+			bb_name(b, rd + off, n2, comp);
+			off += n2;
+		}
+	}
+	bb_put(b, rd + off, rdlen - off);
+done:
+	if (b->len - rdstart > 65535)
+		b->overflow = true;
+	else
+		dns_put16(b->data + rdstart - 2, (unsigned)(b->len - rdstart));
+	b->rr_count++;
+}
+
+static int heap_reserve(struct compiler *c, size_t n)
+{
+	if (c->blen + n <= c->bcap)
+		return 0;
+	size_t cap = c->bcap ? c->bcap * 2 : 1 << 20;
+	while (cap < c->blen + n)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		return DITTO_ELIMIT;
+	uint8_t *p = realloc(c->blocks, cap);
+	if (!p)
+		return DITTO_ENOMEM;
+	c->blocks = p;
+	c->bcap = cap;
+	return 0;
+}
+
+/* Append a finished block to the BLOCKS heap; *off receives its offset. */
+static int bb_emit(struct compiler *c, const struct bbuf *b,
+		   const struct zrec *at, uint32_t *off)
+{
+	struct ditto_block h = {
+		.len = (uint16_t)b->len,
+		.rr_count = (uint16_t)b->rr_count,
+		.fixup_count = (uint16_t)b->nfix,
+		.target = b->target,
+	};
+
+	if (b->overflow || b->len > c->z.limits.max_rrset_bytes) {
+		zone_error(&c->z, at, "RRset renders to more than %zu bytes",
+			   c->z.limits.max_rrset_bytes);
+		return DITTO_ELIMIT;
+	}
+	size_t size = ditto_block_size(&h);
+	int rc = heap_reserve(c, size);
+	if (rc < 0)
+		return rc;
+	uint8_t *p = c->blocks + c->blen;
+	memset(p, 0, size);
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), b->fix, b->nfix * sizeof(b->fix[0]));
+	memcpy(p + sizeof(h) + b->nfix * sizeof(b->fix[0]), b->data, b->len);
+	*off = (uint32_t)c->blen;
+	c->blen += size;
+	return 0;
+}
+
+static void bb_owner_context(const struct compiler *c, struct bbuf *b,
+			     uint32_t node)
+{
+	size_t len;
+	const uint8_t *name = node_name(c, node, &len);
+
+	bb_reset(b, name, len, c->nodes[node].labels,
+		 c->nodes[node].flags & DITTO_NODE_WILDCARD);
+}
+
+/* Records [from, to) are one RRset; append them (and, with sigs, the
+ * RRSIGs at the node that cover its type). */
+static void bb_rrset(struct compiler *c, struct bbuf *b, const struct cnode *n,
+		     uint32_t from, uint32_t to, uint32_t ttl, bool sigs)
+{
+	const struct zone *z = &c->z;
+	uint16_t type = z->recs[from].type;
+
+	for (uint32_t i = from; i < to; i++) {
+		const struct zrec *r = &z->recs[i];
+		if (!r->dropped)
+			bb_rr(b, DITTO_FIX_CODE(DITTO_FIX_OWNER, 0), r->type,
+			      ttl, rec_rdata(z, r), r->rdlen);
+	}
+	if (!sigs)
+		return;
+	for (uint32_t i = n->first; i < n->first + n->count; i++) {
+		const struct zrec *r = &z->recs[i];
+		if (r->type != DNS_T_RRSIG || r->dropped || r->rdlen < 2 ||
+		    dns_get16(rec_rdata(z, r)) != type)
+			continue;
+		bb_rr(b, DITTO_FIX_CODE(DITTO_FIX_OWNER, 0), r->type, r->ttl,
+		      rec_rdata(z, r), r->rdlen);
+	}
+}
+
+/* The additional-section block for the targets collected in main. */
+static int emit_extra(struct compiler *c, uint32_t node, const struct bbuf *main,
+		      bool sigs, uint32_t *off)
+{
+	struct bbuf *x = c->xb;
+	const struct zone *z = &c->z;
+
+	*off = DITTO_NONE;
+	if (main->ntargets == 0)
+		return 0;
+	bb_owner_context(c, x, node);
+	for (size_t t = 0; t < main->ntargets; t++) {
+		const struct target *tg = &main->targets[t];
+		uint32_t tn = find_node(c, tg->name, tg->len);
+		if (tn == DITTO_NONE)
+			continue;
+		const struct cnode *n = &c->nodes[tn];
+		if (n->cut != DITTO_NONE &&
+		    (c->nodes[n->cut].flags & DITTO_NODE_DNAME))
+			continue;
+		static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA };
+		for (int k = 0; k < 2; k++) {
+			for (uint32_t i = n->first; i < n->first + n->count; i++) {
+				const struct zrec *r = &z->recs[i];
+				if (r->type != types[k] || r->dropped)
+					continue;
+				bb_rr(x, tg->code, r->type, r->ttl,
+				      rec_rdata(z, r), r->rdlen);
+			}
+			if (!sigs || (n->flags & DITTO_NODE_GLUE))
+				continue;
+			for (uint32_t i = n->first; i < n->first + n->count; i++) {
+				const struct zrec *r = &z->recs[i];
+				if (r->type != DNS_T_RRSIG || r->dropped ||
+				    r->rdlen < 2 ||
+				    dns_get16(rec_rdata(z, r)) != types[k])
+					continue;
+				bb_rr(x, tg->code, r->type, r->ttl,
+				      rec_rdata(z, r), r->rdlen);
+			}
+		}
+	}
+	if (x->rr_count == 0)
+		return 0;
+	return bb_emit(c, x, &z->recs[c->nodes[node].first], off);
+}
+
+static int push_rrset(struct compiler *c, const struct ditto_rrset *rs)
+{
+	if (c->nrrsets == c->caprrsets) {
+		size_t cap = c->caprrsets ? c->caprrsets * 2 : 4096;
+		struct ditto_rrset *p = realloc(c->rrsets, cap * sizeof(*p));
+		if (!p)
+			return DITTO_ENOMEM;
+		c->rrsets = p;
+		c->caprrsets = cap;
+	}
+	c->rrsets[c->nrrsets++] = *rs;
+	return 0;
+}
+
+/* Render every RRset of node i; returns 0 or an error. */
+static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
+{
+	struct cnode *n = &c->nodes[idx];
+	const struct zone *z = &c->z;
+	bool signed_node = false;
+	int rc;
+
+	out->rrsets = (uint32_t)c->nrrsets;
+	for (uint32_t i = n->first; i < n->first + n->count; i++)
+		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
+			signed_node = true;
+
+	for (uint32_t i = n->first; i < n->first + n->count;) {
+		uint32_t j = i;
+		uint16_t type = z->recs[i].type;
+		bool any = false;
+		while (j < n->first + n->count && z->recs[j].type == type) {
+			any |= !z->recs[j].dropped;
+			j++;
+		}
+		if (!any) {
+			i = j;
+			continue;
+		}
+		uint32_t ttl = z->recs[i].ttl;
+		for (uint32_t k = i; k < j; k++)
+			if (!z->recs[k].dropped) {
+				ttl = z->recs[k].ttl;
+				break;
+			}
+		struct ditto_rrset rs = { .type = type, .ttl = ttl,
+					  .extra = DITTO_NONE,
+					  .extra_do = DITTO_NONE };
+		bb_owner_context(c, c->bb, idx);
+		bb_rrset(c, c->bb, n, i, j, ttl, false);
+		rc = bb_emit(c, c->bb, &z->recs[i], &rs.block);
+		if (rc < 0)
+			return rc;
+		rc = emit_extra(c, idx, c->bb, false, &rs.extra);
+		if (rc < 0)
+			return rc;
+		rs.block_do = rs.block;
+		rs.extra_do = rs.extra;
+		if (signed_node && type != DNS_T_RRSIG) {
+			bb_owner_context(c, c->bb, idx);
+			bb_rrset(c, c->bb, n, i, j, ttl, true);
+			if (c->bb->rr_count > 0) {
+				rs.flags |= DITTO_RRSET_SIGNED;
+				rc = bb_emit(c, c->bb, &z->recs[i], &rs.block_do);
+				if (rc == 0)
+					rc = emit_extra(c, idx, c->bb, true,
+							&rs.extra_do);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		if ((rc = push_rrset(c, &rs)) < 0)
+			return rc;
+		out->rrset_count++;
+		i = j;
+	}
+	return 0;
+}
+
+/* The negative-answer SOA: TTL min(SOA TTL, MINIMUM) (RFC 2308 3, 5). */
+static int render_soa_negative(struct compiler *c, struct ditto_image_hdr *h)
+{
+	const struct zone *z = &c->z;
+	const struct cnode *apex = &c->nodes[0];
+	int rc;
+
+	for (uint32_t i = apex->first; i < apex->first + apex->count; i++) {
+		const struct zrec *r = &z->recs[i];
+		if (r->type != DNS_T_SOA || r->dropped)
+			continue;
+		uint32_t minimum = dns_get32(rec_rdata(z, r) + r->rdlen - 4);
+		uint32_t ttl = r->ttl < minimum ? r->ttl : minimum;
+		h->serial = dns_get32(rec_rdata(z, r) + r->rdlen - 20);
+		h->neg_ttl = ttl;
+		bb_owner_context(c, c->bb, 0);
+		bb_rrset(c, c->bb, apex, i, i + 1, ttl, false);
+		if ((rc = bb_emit(c, c->bb, r, &h->soa_negative)) < 0)
+			return rc;
+		bb_owner_context(c, c->bb, 0);
+		bb_rrset(c, c->bb, apex, i, i + 1, ttl, true);
+		return bb_emit(c, c->bb, r, &h->soa_negative_do);
+	}
+	return DITTO_ESEMANTIC;
+}
+
+/* ---- image layout --------------------------------------------------- */
+
+static size_t align4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+static int layout(struct compiler *c, struct ditto_compiled *out)
+{
+	struct zone *z = &c->z;
+	struct ditto_image_hdr h;
+	struct ditto_node *nodes = NULL;
+	uint8_t *names = NULL;
+	size_t names_len = 0;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	nodes = calloc(c->nnodes, sizeof(*nodes));
+	names = malloc(z->names.len + 4);
+	if (!nodes || !names) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+	if ((rc = render_soa_negative(c, &h)) < 0)
+		goto out;
+	for (size_t i = 0; i < c->nnodes; i++) {
+		const struct cnode *n = &c->nodes[i];
+		struct ditto_node *o = &nodes[i];
+		size_t len;
+		const uint8_t *name = node_name(c, (uint32_t)i, &len);
+		o->name = (uint32_t)names_len;
+		memcpy(names + names_len, name, len);
+		names_len += len;
+		o->name_len = (uint8_t)len;
+		o->labels = n->labels;
+		o->flags = n->flags;
+		o->parent = n->parent;
+		o->cut = n->cut;
+		o->wildcard = n->wildcard;
+		o->denial = DITTO_NONE;
+		if ((rc = render_node(c, (uint32_t)i, o)) < 0)
+			goto out;
+		if (o->rrset_count == 0)
+			o->flags |= DITTO_NODE_ENT;
+	}
+
+	size_t slots = 16;
+	while (slots < c->nnodes * 2)
+		slots *= 2;
+	size_t off_nodes = align4(sizeof(h));
+	size_t off_index = off_nodes + c->nnodes * sizeof(struct ditto_node);
+	size_t off_names = off_index + slots * sizeof(struct ditto_slot);
+	size_t off_rrsets = align4(off_names + names_len);
+	size_t off_blocks = off_rrsets + c->nrrsets * sizeof(struct ditto_rrset);
+	size_t size = align4(off_blocks + c->blen);
+	if (size > UINT32_MAX) {
+		zone_error(z, NULL, "image would exceed 4 GiB");
+		rc = DITTO_ELIMIT;
+		goto out;
+	}
+	uint8_t *img = calloc(1, size);
+	if (!img) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+
+	memcpy(h.magic, DITTO_IMAGE_MAGIC, 8);
+	h.endian = DITTO_IMAGE_ENDIAN;
+	h.version = DITTO_IMAGE_VERSION;
+	h.hdr_size = sizeof(h);
+	h.size = size;
+	if (getrandom(h.seed, sizeof(h.seed), 0) != sizeof(h.seed)) {
+		free(img);
+		rc = DITTO_EIO;
+		goto out;
+	}
+	h.node_count = (uint32_t)c->nnodes;
+	h.index_mask = (uint32_t)(slots - 1);
+	for (size_t i = 0; i < z->nrec; i++)
+		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
+			h.flags |= DITTO_IMAGE_SIGNED;
+	h.apex_len = (uint8_t)z->apex_len;
+	h.apex_labels = (uint8_t)dns_name_labels(z->apex);
+	memcpy(h.apex, z->apex, z->apex_len);
+	struct ditto_image_section s[] = {
+		{ DITTO_SECT_NODES, (uint32_t)off_nodes,
+		  (uint32_t)(c->nnodes * sizeof(struct ditto_node)),
+		  (uint32_t)c->nnodes },
+		{ DITTO_SECT_INDEX, (uint32_t)off_index,
+		  (uint32_t)(slots * sizeof(struct ditto_slot)), (uint32_t)slots },
+		{ DITTO_SECT_NAMES, (uint32_t)off_names, (uint32_t)names_len, 0 },
+		{ DITTO_SECT_RRSETS, (uint32_t)off_rrsets,
+		  (uint32_t)(c->nrrsets * sizeof(struct ditto_rrset)),
+		  (uint32_t)c->nrrsets },
+		{ DITTO_SECT_BLOCKS, (uint32_t)off_blocks, (uint32_t)c->blen, 0 },
+	};
+	memcpy(h.sections, s, sizeof(s));
+
+	memcpy(img + off_nodes, nodes, c->nnodes * sizeof(*nodes));
+	struct ditto_slot *index = (struct ditto_slot *)(void *)(img + off_index);
+	for (size_t i = 0; i < slots; i++)
+		index[i].node = DITTO_NONE;
+	for (size_t i = 0; i < c->nnodes; i++) {
+		uint64_t hv = ditto_name_hash(h.seed, names + nodes[i].name,
+					      nodes[i].name_len);
+		size_t k = hv & (slots - 1);
+		while (index[k].node != DITTO_NONE)
+			k = (k + 1) & (slots - 1);
+		index[k].hash = (uint32_t)(hv >> 32);
+		index[k].node = (uint32_t)i;
+	}
+	memcpy(img + off_names, names, names_len);
+	memcpy(img + off_rrsets, c->rrsets, c->nrrsets * sizeof(*c->rrsets));
+	if (c->blen)
+		memcpy(img + off_blocks, c->blocks, c->blen);
+	memcpy(img, &h, sizeof(h));
+	h.checksum = ditto_image_checksum(img, size);
+	memcpy(img, &h, sizeof(h));
+
+	out->image = img;
+	out->size = size;
+	out->serial = h.serial;
+	out->names = c->nnodes;
+	rc = 0;
+out:
+	free(nodes);
+	free(names);
+	return rc;
+}
+
+/* ---- entry points --------------------------------------------------- */
+
+static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts,
+		       struct ditto_compiled *out, const char *path,
+		       const char *text, size_t len)
+{
+	struct zone *z = &c->z;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	z->opts = opts;
+	z->out = out;
+	limits_default(&z->limits, &opts->limits);
+	if ((rc = nameset_init(&z->names)) < 0)
+		return rc;
+	rc = path ? zone_parse_file(z, path)
+		  : zone_parse_text(z, text, len, "<text>");
+	if (rc < 0 && !out->errors)
+		zone_error(z, NULL, "%s", ditto_strerror(rc));
+	if (out->errors)
+		return rc < 0 ? rc : DITTO_ESYNTAX;
+	if (!z->have_apex) {
+		zone_error(z, NULL, "no origin given and no SOA record");
+		return DITTO_ESEMANTIC;
+	}
+	if ((rc = build_nodes(c)) < 0)
+		return rc;
+	check_nodes(c);
+	if (out->errors)
+		return DITTO_ESEMANTIC;
+
+	c->bb = malloc(sizeof(*c->bb));
+	c->xb = malloc(sizeof(*c->xb));
+	if (!c->bb || !c->xb)
+		return DITTO_ENOMEM;
+	if ((rc = layout(c, out)) < 0) {
+		if (!out->errors)
+			zone_error(z, NULL, "%s", ditto_strerror(rc));
+		return rc;
+	}
+	for (size_t i = 0; i < z->nrec; i++)
+		out->records += !z->recs[i].dropped;
+	return 0;
+}
+
+static int compile_common(const struct ditto_compile_opts *opts,
+			  struct ditto_compiled *out, const char *path,
+			  const char *text, size_t len)
+{
+	struct compiler c;
+	struct ditto_compile_opts none = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	int rc = compile_run(&c, opts ? opts : &none, out, path, text, len);
+	if (rc < 0) {
+		free(out->image);
+		out->image = NULL;
+		out->size = 0;
+	}
+	for (unsigned i = 0; i < c.z.nfiles; i++)
+		free(c.z.files[i]);
+	nameset_free(&c.z.names);
+	free(c.z.recs);
+	free(c.z.rdata);
+	free(c.nodes);
+	free(c.blocks);
+	free(c.rrsets);
+	free(c.bb);
+	free(c.xb);
+	return rc;
+}
+
+int ditto_compile_file(const char *path, const struct ditto_compile_opts *opts,
+		       struct ditto_compiled *out)
+{
+	return compile_common(opts, out, path, NULL, 0);
+}
+
+int ditto_compile_text(const char *text, size_t len, const char *name,
+		       const struct ditto_compile_opts *opts,
+		       struct ditto_compiled *out)
+{
+	(void)name;
+	return compile_common(opts, out, NULL, text, len);
+}
+
+void ditto_compiled_free(struct ditto_compiled *c)
+{
+	free(c->image);
+	c->image = NULL;
+	c->size = 0;
+}
+
+int ditto_image_write(const char *path, const uint8_t *image, size_t size)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return DITTO_EINVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < size;) {
+		ssize_t w = write(fd, image + off, size - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}

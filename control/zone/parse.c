@@ -1,0 +1,579 @@
+/* Master file reading (RFC 1035 section 5): entries joined across
+ * parentheses, directives ($ORIGIN, $TTL, $INCLUDE) handled here, each
+ * record parsed by ldns and kept in compact wire form. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "ditto/error.h"
+#include "ditto/hash.h"
+#include "ditto/wire.h"
+#include "zone.h"
+
+#define INCLUDE_DEPTH_MAX 10
+
+struct parse_state {
+	struct zone *z;
+	ldns_rdf *origin;	/* current $ORIGIN, may be NULL */
+	ldns_rdf *prev;		/* previous owner, for blank owners */
+	uint32_t ttl;		/* current $TTL */
+	unsigned depth;		/* $INCLUDE nesting */
+};
+
+static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
+			unsigned file);
+
+int nameset_init(struct nameset *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mask = 1023;
+	s->table = calloc(s->mask + 1, sizeof(*s->table));
+	s->key[0] = 0x9e3779b97f4a7c15ULL;
+	s->key[1] = 0xc2b2ae3d27d4eb4fULL;
+	return s->table ? 0 : DITTO_ENOMEM;
+}
+
+void nameset_free(struct nameset *s)
+{
+	free(s->data);
+	free(s->table);
+	memset(s, 0, sizeof(*s));
+}
+
+static int nameset_grow(struct nameset *s)
+{
+	size_t mask = s->mask * 2 + 1;
+	uint32_t *t = calloc(mask + 1, sizeof(*t));
+
+	if (!t)
+		return DITTO_ENOMEM;
+	for (size_t i = 0; i <= s->mask; i++) {
+		uint32_t v = s->table[i];
+		if (!v)
+			continue;
+		const uint8_t *n = s->data + v - 1 + 4;
+		size_t j = ditto_name_hash(s->key, n + 1, n[0]) & mask;
+		while (t[j])
+			j = (j + 1) & mask;
+		t[j] = v;
+	}
+	free(s->table);
+	s->table = t;
+	s->mask = mask;
+	return 0;
+}
+
+int64_t nameset_find(const struct nameset *s, const uint8_t *name, size_t len)
+{
+	size_t i = ditto_name_hash(s->key, name, len) & s->mask;
+
+	for (; s->table[i]; i = (i + 1) & s->mask) {
+		const uint8_t *n = s->data + s->table[i] - 1 + 4;
+		if (n[0] == len && memcmp(n + 1, name, len) == 0)
+			return s->table[i] - 1;
+	}
+	return -1;
+}
+
+int64_t nameset_add(struct nameset *s, const uint8_t *name, size_t len)
+{
+	size_t i = ditto_name_hash(s->key, name, len) & s->mask;
+
+	for (; s->table[i]; i = (i + 1) & s->mask) {
+		const uint8_t *n = s->data + s->table[i] - 1 + 4;
+		if (n[0] == len && memcmp(n + 1, name, len) == 0)
+			return s->table[i] - 1;
+	}
+	if (s->len + len + 5 > UINT32_MAX - 1)
+		return DITTO_ELIMIT;
+	if (s->len + len + 5 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 65536;
+		uint8_t *d = realloc(s->data, cap);
+		if (!d)
+			return DITTO_ENOMEM;
+		s->data = d;
+		s->cap = cap;
+	}
+	uint32_t id = (uint32_t)s->len;
+	memset(s->data + s->len, 0xff, 4);
+	s->data[s->len + 4] = (uint8_t)len;
+	memcpy(s->data + s->len + 5, name, len);
+	s->len += len + 5;
+	s->table[i] = id + 1;
+	if (++s->count * 2 > s->mask) {
+		int rc = nameset_grow(s);
+		if (rc < 0)
+			return rc;
+	}
+	return id;
+}
+
+static void zone_report(struct zone *z, const struct zrec *r, bool error,
+			const char *fmt, va_list ap)
+{
+	char msg[300], where[200] = "";
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (r && r->line)
+		snprintf(where, sizeof(where), "%s:%u: ", z->files[r->file],
+			 r->line);
+	else if (r && z->nfiles)
+		snprintf(where, sizeof(where), "%s: ", z->files[r->file]);
+	if (error) {
+		if (z->out->errors++ == 0)
+			snprintf(z->out->first_error,
+				 sizeof(z->out->first_error), "%s%s", where,
+				 msg);
+	} else {
+		z->out->warnings++;
+	}
+	if (z->opts->log)
+		fprintf(z->opts->log, "%s%s: %s\n", where,
+			error ? "error" : "warning", msg);
+}
+
+void zone_error(struct zone *z, const struct zrec *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	zone_report(z, r, true, fmt, ap);
+	va_end(ap);
+}
+
+void zone_warn(struct zone *z, const struct zrec *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	zone_report(z, r, false, fmt, ap);
+	va_end(ap);
+}
+
+static int add_file(struct zone *z, const char *name, unsigned *idx)
+{
+	if (z->nfiles == sizeof(z->files) / sizeof(z->files[0]))
+		return DITTO_ELIMIT;
+	z->files[z->nfiles] = strdup(name);
+	if (!z->files[z->nfiles])
+		return DITTO_ENOMEM;
+	*idx = z->nfiles++;
+	return 0;
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 1 << 20;
+			char *b = realloc(buf, cap + 1);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return DITTO_ENOMEM;
+			}
+			buf = b;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		free(buf);
+		return DITTO_EIO;
+	}
+	buf[n] = 0;
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* Keep one parsed record. */
+static int zone_add_rr(struct parse_state *ps, const ldns_rr *rr, unsigned file,
+		       unsigned line)
+{
+	struct zone *z = ps->z;
+	struct zrec tmp = { .file = (uint16_t)file, .line = line };
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	uint8_t name[256];
+	size_t len = ldns_rdf_size(owner);
+
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		zone_error(z, &tmp, "class %u is not IN",
+			   (unsigned)ldns_rr_get_class(rr));
+		return 0;
+	}
+	if (len == 0 || len > 255 || ldns_rdf_data(owner)[len - 1] != 0 ||
+	    dns_name_len(ldns_rdf_data(owner), len) != len) {
+		zone_error(z, &tmp, "owner name is not absolute (no $ORIGIN?)");
+		return 0;
+	}
+	dns_name_lower(name, ldns_rdf_data(owner), len);
+	if (z->nrec >= z->limits.max_records) {
+		zone_error(z, &tmp, "more than %zu records",
+			   z->limits.max_records);
+		return DITTO_ELIMIT;
+	}
+
+	ldns_buffer *buf = ldns_buffer_new(512);
+	if (!buf)
+		return DITTO_ENOMEM;
+	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(buf) > 65535) {
+		ldns_buffer_free(buf);
+		zone_error(z, &tmp, "rdata does not fit in wire format");
+		return 0;
+	}
+	size_t rdlen = ldns_buffer_position(buf);
+	if (z->rdlen + rdlen > z->rdcap) {
+		size_t cap = z->rdcap ? z->rdcap * 2 : 1 << 20;
+		while (cap < z->rdlen + rdlen)
+			cap *= 2;
+		uint8_t *d = realloc(z->rdata, cap);
+		if (!d || cap > UINT32_MAX) {
+			free(d ? d : NULL);
+			ldns_buffer_free(buf);
+			return d ? DITTO_ELIMIT : DITTO_ENOMEM;
+		}
+		z->rdata = d;
+		z->rdcap = cap;
+	}
+	if (z->nrec == z->caprec) {
+		size_t cap = z->caprec ? z->caprec * 2 : 4096;
+		struct zrec *r = realloc(z->recs, cap * sizeof(*r));
+		if (!r) {
+			ldns_buffer_free(buf);
+			return DITTO_ENOMEM;
+		}
+		z->recs = r;
+		z->caprec = cap;
+	}
+	int64_t id = nameset_add(&z->names, name, len);
+	if (id < 0) {
+		ldns_buffer_free(buf);
+		return (int)id;
+	}
+	memcpy(z->rdata + z->rdlen, ldns_buffer_begin(buf), rdlen);
+	ldns_buffer_free(buf);
+
+	tmp.owner = (uint32_t)id;
+	tmp.rdata = (uint32_t)z->rdlen;
+	tmp.rdlen = (uint16_t)rdlen;
+	tmp.ttl = ldns_rr_ttl(rr);
+	tmp.type = (uint16_t)ldns_rr_get_type(rr);
+	z->rdlen += rdlen;
+	z->recs[z->nrec++] = tmp;
+
+	/* Without --origin, the zone's apex is the owner of its first SOA. */
+	if (!z->have_apex && tmp.type == DNS_T_SOA) {
+		memcpy(z->apex, name, len);
+		z->apex_len = len;
+		z->have_apex = true;
+	}
+	return 0;
+}
+
+/* Split the first whitespace-separated word off s. */
+static char *next_word(char **s)
+{
+	char *p = *s;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p)
+		return NULL;
+	char *w = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	if (*p)
+		*p++ = 0;
+	*s = p;
+	return w;
+}
+
+static int set_origin(struct parse_state *ps, const char *text,
+		      ldns_rdf **out)
+{
+	ldns_rdf *o = NULL;
+
+	if (ldns_str2rdf_dname(&o, text) != LDNS_STATUS_OK)
+		return DITTO_ESYNTAX;
+	if (!ldns_dname_str_absolute(text)) {
+		if (!ps->origin) {
+			ldns_rdf_deep_free(o);
+			return DITTO_ESYNTAX;
+		}
+		ldns_rdf *abs = ldns_dname_cat_clone(o, ps->origin);
+		ldns_rdf_deep_free(o);
+		if (!abs)
+			return DITTO_ENOMEM;
+		o = abs;
+	}
+	*out = o;
+	return 0;
+}
+
+static int parse_include(struct parse_state *ps, char *args, unsigned file,
+			 unsigned line)
+{
+	struct zone *z = ps->z;
+	struct zrec at = { .file = (uint16_t)file, .line = line };
+	char *fname = next_word(&args), *org = next_word(&args);
+	char path[PATH_MAX];
+	int rc;
+
+	if (!fname) {
+		zone_error(z, &at, "$INCLUDE without a file name");
+		return 0;
+	}
+	if (ps->depth >= INCLUDE_DEPTH_MAX) {
+		zone_error(z, &at, "$INCLUDE nested deeper than %d",
+			   INCLUDE_DEPTH_MAX);
+		return 0;
+	}
+	if (fname[0] == '/') {
+		snprintf(path, sizeof(path), "%s", fname);
+	} else {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", z->files[file]);
+		snprintf(path, sizeof(path), "%s/%s", dirname(dir), fname);
+	}
+
+	char *text;
+	size_t len;
+	rc = read_file(path, &text, &len);
+	if (rc < 0) {
+		zone_error(z, &at, "$INCLUDE %s: %s", path,
+			   ditto_strerror(rc));
+		return 0;
+	}
+	unsigned idx;
+	rc = add_file(z, path, &idx);
+	if (rc < 0) {
+		free(text);
+		zone_error(z, &at, "$INCLUDE %s: too many files", path);
+		return 0;
+	}
+
+	/* The included file has its own $ORIGIN and owner context. */
+	struct parse_state sub = *ps;
+	sub.depth++;
+	sub.prev = NULL;
+	sub.origin = ps->origin ? ldns_rdf_clone(ps->origin) : NULL;
+	if (org) {
+		ldns_rdf *o;
+		if (set_origin(ps, org, &o) < 0) {
+			zone_error(z, &at, "$INCLUDE: bad origin '%s'", org);
+			ldns_rdf_deep_free(sub.origin);
+			free(text);
+			return 0;
+		}
+		ldns_rdf_deep_free(sub.origin);
+		sub.origin = o;
+	}
+	rc = parse_buffer(&sub, text, len, idx);
+	ldns_rdf_deep_free(sub.origin);
+	ldns_rdf_deep_free(sub.prev);
+	free(text);
+	return rc;
+}
+
+static int parse_entry(struct parse_state *ps, char *entry, unsigned file,
+		       unsigned line)
+{
+	struct zone *z = ps->z;
+	struct zrec at = { .file = (uint16_t)file, .line = line };
+
+	if (entry[0] == '$') {
+		char *args = entry;
+		char *dir = next_word(&args);
+		if (strcasecmp(dir, "$ORIGIN") == 0) {
+			char *o = next_word(&args);
+			ldns_rdf *rdf;
+			if (!o || set_origin(ps, o, &rdf) < 0) {
+				zone_error(z, &at, "bad $ORIGIN");
+				return 0;
+			}
+			ldns_rdf_deep_free(ps->origin);
+			ps->origin = rdf;
+			if (!z->have_apex && z->nrec == 0 && ps->depth == 0) {
+				z->apex_len = ldns_rdf_size(rdf);
+				dns_name_lower(z->apex, ldns_rdf_data(rdf),
+					       z->apex_len);
+				z->have_apex = true;
+			}
+		} else if (strcasecmp(dir, "$TTL") == 0) {
+			char *t = next_word(&args);
+			const char *end = NULL;
+			uint32_t v = t ? ldns_str2period(t, &end) : 0;
+			if (!t || (end && *end)) {
+				zone_error(z, &at, "bad $TTL");
+				return 0;
+			}
+			ps->ttl = v;
+		} else if (strcasecmp(dir, "$INCLUDE") == 0) {
+			return parse_include(ps, args, file, line);
+		} else {
+			zone_error(z, &at, "unknown directive %s", dir);
+		}
+		return 0;
+	}
+
+	ldns_rr *rr = NULL;
+	ldns_status st = ldns_rr_new_frm_str(&rr, entry, ps->ttl, ps->origin,
+					     &ps->prev);
+	if (st != LDNS_STATUS_OK) {
+		char excerpt[80];
+		snprintf(excerpt, sizeof(excerpt), "%s", entry);
+		zone_error(z, &at, "%s: '%s'", ldns_get_errorstr_by_id(st),
+			   excerpt);
+		return 0;
+	}
+	int rc = zone_add_rr(ps, rr, file, line);
+	ldns_rr_free(rr);
+	return rc;
+}
+
+/* Join the text into entries (parentheses continue an entry over lines,
+ * comments dropped outside quotes) and parse each. */
+static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
+			unsigned file)
+{
+	char *entry = malloc(len + 1);
+	size_t n = 0;
+	unsigned line = 1, start = 1;
+	int depth = 0, rc = 0;
+	bool quote = false;
+
+	if (!entry)
+		return DITTO_ENOMEM;
+	for (size_t i = 0; i <= len && rc == 0; i++) {
+		char c = i < len ? text[i] : '\n';
+		if (c == '\\' && i + 1 < len) {
+			entry[n++] = c;
+			entry[n++] = text[++i];
+			if (text[i] == '\n')
+				line++;
+			continue;
+		}
+		if (quote) {
+			if (c == '"')
+				quote = false;
+			if (c == '\n')
+				line++;
+			entry[n++] = c;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			quote = true;
+			entry[n++] = c;
+			break;
+		case ';':
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++;
+			break;
+		case '(':
+			depth++;
+			entry[n++] = ' ';
+			break;
+		case ')':
+			if (--depth < 0) {
+				struct zrec at = { .file = (uint16_t)file,
+						   .line = line };
+				zone_error(ps->z, &at, "unbalanced ')'");
+				depth = 0;
+			}
+			entry[n++] = ' ';
+			break;
+		case '\r':
+			entry[n++] = ' ';
+			break;
+		case '\n':
+			if (depth > 0 && i < len) {
+				entry[n++] = ' ';
+				line++;
+				break;
+			}
+			entry[n] = 0;
+			/* An entry of only blanks is no entry. */
+			if (strspn(entry, " \t") != n)
+				rc = parse_entry(ps, entry, file, start);
+			n = 0;
+			depth = 0;
+			start = ++line;
+			break;
+		default:
+			entry[n++] = c;
+		}
+	}
+	free(entry);
+	return rc;
+}
+
+static int zone_parse_start(struct zone *z, const char *name,
+			    struct parse_state *ps, unsigned *file)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->z = z;
+	ps->ttl = z->opts->default_ttl ? z->opts->default_ttl : 3600;
+	if (z->opts->origin) {
+		if (set_origin(ps, z->opts->origin, &ps->origin) < 0) {
+			zone_error(z, NULL, "bad origin '%s'", z->opts->origin);
+			return DITTO_ESYNTAX;
+		}
+		z->apex_len = ldns_rdf_size(ps->origin);
+		dns_name_lower(z->apex, ldns_rdf_data(ps->origin), z->apex_len);
+		z->have_apex = true;
+	}
+	return add_file(z, name, file);
+}
+
+int zone_parse_text(struct zone *z, const char *text, size_t len,
+		    const char *name)
+{
+	struct parse_state ps;
+	unsigned file;
+	int rc = zone_parse_start(z, name, &ps, &file);
+
+	if (rc == 0)
+		rc = parse_buffer(&ps, text, len, file);
+	ldns_rdf_deep_free(ps.origin);
+	ldns_rdf_deep_free(ps.prev);
+	return rc;
+}
+
+int zone_parse_file(struct zone *z, const char *path)
+{
+	char *text;
+	size_t len;
+	int rc = read_file(path, &text, &len);
+
+	if (rc < 0) {
+		z->out->errors++;
+		snprintf(z->out->first_error, sizeof(z->out->first_error),
+			 "%s: %s", path, ditto_strerror(rc));
+		if (z->opts->log)
+			fprintf(z->opts->log, "%s: error: %s\n", path,
+				ditto_strerror(rc));
+		return rc;
+	}
+	rc = zone_parse_text(z, text, len, path);
+	free(text);
+	return rc;
+}

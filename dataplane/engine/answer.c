@@ -1,0 +1,682 @@
+/* answer(): one query in, one response out, from the zone table alone.
+ * RFC 1034 4.3.2 with RFC 2181, 2308, 4592, 6672, 6891, 8482 and 5001.
+ * No allocation, no locks, no system calls. */
+#include <string.h>
+
+#include "ditto/image.h"
+#include "ditto/wire.h"
+#include "engine.h"
+#include "zonetable.h"
+
+#define CHAIN_MAX 8		/* CNAME/DNAME steps followed in one answer */
+#define EXTRA_MAX 8		/* additional-section blocks pending */
+#define RESP_MAX DITTO_MAX_PTR	/* compression pointers reach 16 KiB */
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The name being answered (the query name, or a chain's next name) and
+ * where each of its suffixes stands in the packet. */
+struct ctx {
+	uint8_t name[DITTO_MAX_NAME + 1];	/* lowercase wire */
+	uint8_t len;
+	uint8_t labels;
+	uint8_t loff[DITTO_MAX_LABELS + 1];	/* label i starts at loff[i] */
+	uint16_t map[DITTO_MAX_LABELS + 1];	/* suffix of d labels at map[d] */
+};
+
+struct query {
+	uint16_t flags;
+	uint16_t qtype, qclass;
+	uint16_t qend;		/* end of the question */
+	uint16_t udp_size;
+	uint8_t edns_version;
+	bool question;		/* one question, parsed */
+	bool edns, dnssec_ok, nsid;
+};
+
+struct pending {
+	const struct ditto_block *b;
+	const struct ctx *ctx;
+	uint16_t owner, ref;
+};
+
+struct resp {
+	uint8_t *buf;
+	size_t len, limit;
+	uint16_t an, ns, ar;
+	uint16_t rcode;		/* 12 bits: extended rcode included */
+	bool aa, tc;
+	struct pending extra[EXTRA_MAX];
+	unsigned nextra;
+};
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/* The query name at 12: labels, lowercase copy and positions. */
+static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
+{
+	size_t p = DNS_HDR_LEN, n = 0;
+	unsigned labels = 0;
+
+	for (;;) {
+		if (unlikely(p >= qlen))
+			return false;
+		uint8_t l = q[p];
+		if (l == 0)
+			break;
+		if (unlikely(l > 63 || n + l + 2 > DITTO_MAX_NAME + 1))
+			return false;
+		c->loff[labels++] = (uint8_t)n;
+		c->name[n++] = l;
+		if (unlikely(p + 1 + l > qlen))
+			return false;
+		for (unsigned i = 1; i <= l; i++)
+			c->name[n++] = dns_lower(q[p + i]);
+		p += 1u + l;
+	}
+	c->name[n++] = 0;
+	c->len = (uint8_t)n;
+	c->labels = (uint8_t)labels;
+	for (unsigned d = 1; d <= labels; d++)
+		c->map[d] = (uint16_t)(DNS_HDR_LEN + c->loff[labels - d]);
+	return true;
+}
+
+static bool skip_name(const uint8_t *p, size_t len, size_t *pos)
+{
+	for (;;) {
+		if (*pos >= len)
+			return false;
+		uint8_t l = p[*pos];
+		if ((l & 0xc0) == 0xc0) {
+			*pos += 2;
+			return *pos <= len;
+		}
+		if (l > 63)
+			return false;
+		*pos += 1u + l;
+		if (l == 0)
+			return true;
+	}
+}
+
+static bool parse_opt(const uint8_t *o, size_t rdlen, struct query *qr)
+{
+	for (size_t p = 0; p < rdlen;) {
+		if (rdlen - p < 4)
+			return false;
+		uint16_t code = dns_get16(o + p), len = dns_get16(o + p + 2);
+		p += 4;
+		if (len > rdlen - p)
+			return false;
+		if (code == DNS_EDNS_NSID)
+			qr->nsid = true;
+		p += len;
+	}
+	return true;
+}
+
+/* Sections after the question: only the OPT record matters to us. */
+static bool parse_records(const uint8_t *q, size_t qlen, struct query *qr)
+{
+	size_t p = qr->qend;
+	unsigned an = dns_get16(q + 6), ns = dns_get16(q + 8),
+		 ar = dns_get16(q + 10);
+
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		size_t owner = p;
+		if (!skip_name(q, qlen, &p) || qlen - p < 10)
+			return false;
+		uint16_t type = dns_get16(q + p);
+		size_t rdlen = dns_get16(q + p + 8);
+		if (rdlen > qlen - p - 10)
+			return false;
+		if (type == DNS_T_OPT) {
+			/* One OPT, in the additional section, owned by root. */
+			if (i < an + ns || qr->edns || q[owner] != 0)
+				return false;
+			qr->edns = true;
+			qr->udp_size = dns_get16(q + p + 2);
+			qr->edns_version = q[p + 5];
+			qr->dnssec_ok = dns_get16(q + p + 6) & DNS_EDNS_DO;
+			if (!parse_opt(q + p + 10, rdlen, qr))
+				return false;
+		}
+		p += 10 + rdlen;
+	}
+	return true;
+}
+
+/* ---- rendering -------------------------------------------------------- */
+
+static inline void put_ptr(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(0xc0 | v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Copy a block into the response and complete its pointers. */
+static bool put_block(struct resp *r, const struct ditto_block *b,
+		      uint16_t owner, const struct ctx *c, uint16_t ref,
+		      uint16_t *at)
+{
+	if (unlikely(r->len + b->len > r->limit))
+		return false;
+	uint8_t *o = r->buf + r->len;
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+	unsigned self = (unsigned)r->len;
+
+	memcpy(o, ditto_block_data(b), b->len);
+	for (unsigned i = 0; i < b->fixup_count; i++) {
+		unsigned v = DITTO_FIX_VALUE(f[i].code);
+		switch (DITTO_FIX_KIND(f[i].code)) {
+		case DITTO_FIX_OWNER: v = owner; break;
+		case DITTO_FIX_DEPTH: v = c->map[v]; break;
+		case DITTO_FIX_SELF: v += self; break;
+		default: v += ref; break;
+		}
+		put_ptr(o + f[i].pos, v);
+	}
+	if (at)
+		*at = (uint16_t)self;
+	r->len += b->len;
+	return true;
+}
+
+static const struct ditto_block *block_at(const struct ditto_image *z,
+					  uint32_t off)
+{
+	return (const struct ditto_block *)(const void *)(z->blocks + off);
+}
+
+/* Add an RRset to the answer or authority section; queue its additional
+ * block. False when it does not fit. */
+static bool put_rrset(struct resp *r, const struct ditto_image *z,
+		      const struct ditto_rrset *rs, const struct ctx *c,
+		      uint16_t owner, bool dnssec_ok, uint16_t *count,
+		      uint16_t *at)
+{
+	const struct ditto_block *b = block_at(z, dnssec_ok ? rs->block_do
+							    : rs->block);
+	uint16_t pos;
+
+	if (!put_block(r, b, owner, c, 0, &pos))
+		return false;
+	*count = (uint16_t)(*count + b->rr_count);
+	uint32_t x = dnssec_ok ? rs->extra_do : rs->extra;
+	if (x != DITTO_NONE && r->nextra < EXTRA_MAX)
+		r->extra[r->nextra++] = (struct pending){ block_at(z, x), c,
+							  owner, pos };
+	if (at)
+		*at = pos;
+	return true;
+}
+
+static bool put_negative(struct resp *r, const struct ditto_image *z,
+			 const struct ctx *c, bool dnssec_ok)
+{
+	const struct ditto_block *b = block_at(z, dnssec_ok
+					       ? z->hdr->soa_negative_do
+					       : z->hdr->soa_negative);
+	unsigned apex = z->hdr->apex_labels;
+
+	if (!put_block(r, b, c->map[apex], c, 0, NULL))
+		return false;
+	r->ns = (uint16_t)(r->ns + b->rr_count);
+	return true;
+}
+
+/* Read the name at pos in the response (it may be compressed) into a new
+ * context. Pointers must lead backwards, so the walk ends. */
+static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
+			    size_t pos)
+{
+	uint16_t lpos[DITTO_MAX_LABELS + 1];
+	size_t n = 0;
+	unsigned labels = 0;
+
+	for (;;) {
+		if (pos >= len)
+			return false;
+		uint8_t l = pkt[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= len)
+				return false;
+			size_t np = (size_t)(l & 0x3f) << 8 | pkt[pos + 1];
+			if (np >= pos)
+				return false;
+			pos = np;
+			continue;
+		}
+		if (l > 63)
+			return false;
+		if (l == 0)
+			break;
+		if (n + l + 2 > DITTO_MAX_NAME + 1 || pos + 1 + l > len)
+			return false;
+		c->loff[labels] = (uint8_t)n;
+		lpos[labels++] = (uint16_t)pos;
+		c->name[n++] = l;
+		for (unsigned i = 1; i <= l; i++)
+			c->name[n++] = dns_lower(pkt[pos + i]);
+		pos += 1u + l;
+	}
+	c->name[n++] = 0;
+	c->len = (uint8_t)n;
+	c->labels = (uint8_t)labels;
+	for (unsigned d = 1; d <= labels; d++)
+		c->map[d] = lpos[labels - d];
+	return true;
+}
+
+/* ---- the lookup ------------------------------------------------------- */
+
+enum step { STEP_DONE, STEP_NEXT, STEP_TRUNC };
+
+static enum step referral(struct resp *r, const struct ditto_image *z,
+			  const struct ditto_node *cut, const struct ctx *c,
+			  bool dnssec_ok)
+{
+	const struct ditto_rrset *ns = ditto_node_rrset(z, cut, DNS_T_NS);
+	uint16_t owner = c->map[cut->labels];
+
+	r->aa = false;
+	if (!put_rrset(r, z, ns, c, owner, false, &r->ns, NULL))
+		return STEP_TRUNC;
+	if (dnssec_ok) {
+		const struct ditto_rrset *ds = ditto_node_rrset(z, cut, DNS_T_DS);
+		if (ds && !put_rrset(r, z, ds, c, owner, true, &r->ns, NULL))
+			return STEP_TRUNC;
+	}
+	return STEP_DONE;
+}
+
+/* RFC 6672: the DNAME, a CNAME synthesized from it, and the next name. */
+static enum step dname(struct resp *r, const struct ditto_image *z,
+		       const struct ditto_node *d, const struct ctx *c,
+		       struct ctx *next, bool dnssec_ok)
+{
+	const struct ditto_rrset *rs = ditto_node_rrset(z, d, DNS_T_DNAME);
+	const struct ditto_block *b = block_at(z, rs->block);
+	uint16_t at;
+
+	if (!put_rrset(r, z, rs, c, c->map[d->labels], dnssec_ok, &r->an, &at))
+		return STEP_TRUNC;
+	size_t tpos = (size_t)at + b->target, tlen = 0;
+	for (size_t p = tpos; r->buf[p]; p += 1u + r->buf[p])
+		tlen += 1u + r->buf[p];
+	tlen++;
+	size_t prefix = c->loff[c->labels - d->labels];
+	if (prefix + tlen > DITTO_MAX_NAME) {
+		r->rcode = DNS_R_YXDOMAIN;
+		return STEP_DONE;
+	}
+	/* CNAME <query name> -> <prefix labels><pointer to the DNAME target> */
+	size_t rdlen = prefix + 2;
+	if (r->len + 12 + rdlen > r->limit)
+		return STEP_TRUNC;
+	uint8_t *o = r->buf + r->len;
+	put_ptr(o, c->map[c->labels]);
+	dns_put16(o + 2, DNS_T_CNAME);
+	dns_put16(o + 4, DNS_CLASS_IN);
+	dns_put32(o + 6, rs->ttl);
+	dns_put16(o + 10, (unsigned)rdlen);
+	size_t w = 12;
+	for (unsigned i = 0; i + d->labels < c->labels; i++) {
+		const uint8_t *lab = r->buf + c->map[c->labels - i];
+		memcpy(o + w, lab, 1u + lab[0]);
+		w += 1u + lab[0];
+	}
+	put_ptr(o + w, (unsigned)tpos);
+	size_t cname_rdata = r->len + 12;
+	r->len += 12 + rdlen;
+	r->an++;
+	if (!ctx_from_packet(next, r->buf, r->len, cname_rdata))
+		return STEP_DONE;
+	return STEP_NEXT;
+}
+
+/* Answer for name node n (owner written at owner): the RRset, or a CNAME
+ * to follow, or NODATA. */
+static enum step answer_node(struct resp *r, const struct ditto_image *z,
+			     const struct ditto_node *n, const struct ctx *c,
+			     struct ctx *next, const struct query *qr)
+{
+	uint16_t owner = c->map[c->labels], at;
+	const struct ditto_rrset *rs = NULL;
+
+	if (qr->qtype == DNS_T_ANY) {
+		/* RFC 8482: one RRset stands for all of them. */
+		const struct ditto_rrset *all = z->rrsets + n->rrsets;
+		for (unsigned i = 0; i < n->rrset_count && !rs; i++)
+			if (all[i].type != DNS_T_RRSIG)
+				rs = &all[i];
+	} else {
+		rs = ditto_node_rrset(z, n, qr->qtype);
+	}
+	if (rs)
+		return put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, NULL)
+			       ? STEP_DONE : STEP_TRUNC;
+	if ((n->flags & DITTO_NODE_CNAME) && qr->qtype != DNS_T_CNAME) {
+		rs = ditto_node_rrset(z, n, DNS_T_CNAME);
+		if (!put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, &at))
+			return STEP_TRUNC;
+		const struct ditto_block *b = block_at(z, rs->block);
+		if (!ctx_from_packet(next, r->buf, r->len, (size_t)at + b->target))
+			return STEP_DONE;
+		return STEP_NEXT;
+	}
+	return put_negative(r, z, c, qr->dnssec_ok) ? STEP_DONE : STEP_TRUNC;
+}
+
+/* One name of the chain in zone z. */
+static enum step lookup(struct resp *r, const struct ditto_image *z,
+			const struct ctx *c, struct ctx *next,
+			const struct query *qr, unsigned step,
+			struct ditto_answer_info *info)
+{
+	uint32_t id = ditto_image_find(z, c->name, c->len);
+	const struct ditto_node *n, *cut = NULL;
+
+	if (likely(id != DITTO_NONE)) {
+		n = &z->nodes[id];
+		if (unlikely(n->cut != DITTO_NONE)) {
+			cut = &z->nodes[n->cut];
+			/* A DS at the cut is the parent's data (RFC 4035 3.1.4.1). */
+			if (n->cut == id && qr->qtype == DNS_T_DS)
+				cut = NULL;
+		}
+	} else {
+		/* Closest encloser: the longest suffix that is a node. The
+		 * apex always is one. */
+		unsigned apex = z->hdr->apex_labels;
+		n = &z->nodes[0];
+		for (unsigned d = c->labels - 1u; d > apex; d--) {
+			size_t off = c->loff[c->labels - d];
+			uint32_t e = ditto_image_find(z, c->name + off,
+						      c->len - off);
+			if (e != DITTO_NONE) {
+				n = &z->nodes[e];
+				break;
+			}
+		}
+		if (n->cut != DITTO_NONE)
+			cut = &z->nodes[n->cut];
+		else if (n->flags & DITTO_NODE_DNAME)
+			cut = n;
+		else if (n->wildcard != DITTO_NONE) {
+			info->flags |= DITTO_INFO_WILDCARD;
+			return answer_node(r, z, &z->nodes[n->wildcard], c,
+					   next, qr);
+		} else {
+			if (step == 0 || r->rcode == DNS_R_NOERROR)
+				r->rcode = DNS_R_NXDOMAIN;
+			return put_negative(r, z, c, qr->dnssec_ok)
+				       ? STEP_DONE : STEP_TRUNC;
+		}
+	}
+	if (unlikely(cut != NULL)) {
+		if (cut->flags & DITTO_NODE_DNAME)
+			return dname(r, z, cut, c, next, qr->dnssec_ok);
+		if (step > 0)
+			return STEP_DONE;	/* a chain into a delegation */
+		info->flags |= DITTO_INFO_REFERRAL;
+		return referral(r, z, cut, c, qr->dnssec_ok);
+	}
+	return answer_node(r, z, n, c, next, qr);
+}
+
+/* ---- special classes -------------------------------------------------- */
+
+static const uint8_t id_server[] = "\2id\6server";
+static const uint8_t hostname_bind[] = "\10hostname\4bind";
+
+static void chaos(struct resp *r, const struct ctx *c, const struct query *qr,
+		  const struct ditto_answer_cfg *cfg)
+{
+	bool named = (c->len == sizeof(id_server) &&
+		      memcmp(c->name, id_server, sizeof(id_server)) == 0) ||
+		     (c->len == sizeof(hostname_bind) &&
+		      memcmp(c->name, hostname_bind, sizeof(hostname_bind)) == 0);
+
+	if (!named || !cfg->identity_len ||
+	    (qr->qtype != DNS_T_TXT && qr->qtype != DNS_T_ANY)) {
+		r->rcode = DNS_R_REFUSED;
+		return;
+	}
+	size_t rdlen = 1u + cfg->identity_len;
+	if (r->len + 12 + rdlen > r->limit) {
+		r->tc = true;
+		return;
+	}
+	uint8_t *o = r->buf + r->len;
+	put_ptr(o, DNS_HDR_LEN);
+	dns_put16(o + 2, DNS_T_TXT);
+	dns_put16(o + 4, DNS_CLASS_CH);
+	dns_put32(o + 6, 0);
+	dns_put16(o + 10, (unsigned)rdlen);
+	o[12] = cfg->identity_len;
+	memcpy(o + 13, cfg->identity, cfg->identity_len);
+	r->len += 12 + rdlen;
+	r->an = 1;
+	r->aa = true;
+}
+
+/* ---- the entry point -------------------------------------------------- */
+
+static size_t opt_size(const struct query *qr, const struct ditto_answer_cfg *cfg)
+{
+	if (!qr->edns)
+		return 0;
+	return 11 + (qr->nsid && cfg->nsid_len ? 4u + cfg->nsid_len : 0);
+}
+
+static void put_opt(struct resp *r, const struct query *qr,
+		    const struct ditto_answer_cfg *cfg)
+{
+	uint8_t *o = r->buf + r->len;
+	bool nsid = qr->nsid && cfg->nsid_len;
+
+	o[0] = 0;
+	dns_put16(o + 1, DNS_T_OPT);
+	dns_put16(o + 3, cfg->edns_max);
+	o[5] = (uint8_t)(r->rcode >> 4);
+	o[6] = 0;
+	dns_put16(o + 7, qr->dnssec_ok ? DNS_EDNS_DO : 0);
+	dns_put16(o + 9, nsid ? 4u + cfg->nsid_len : 0);
+	if (nsid) {
+		dns_put16(o + 11, DNS_EDNS_NSID);
+		dns_put16(o + 13, cfg->nsid_len);
+		memcpy(o + 15, cfg->nsid, cfg->nsid_len);
+	}
+	r->len += opt_size(qr, cfg);
+	r->ar++;
+}
+
+static void put_header(struct resp *r, const uint8_t *q, const struct query *qr)
+{
+	uint16_t f = DNS_F_QR | (qr->flags & (0x7800u | DNS_F_RD | DNS_F_CD)) |
+		     (r->rcode & 0xfu);
+
+	if (r->aa)
+		f |= DNS_F_AA;
+	if (r->tc)
+		f |= DNS_F_TC;
+	r->buf[0] = q[0];
+	r->buf[1] = q[1];
+	dns_put16(r->buf + 2, f);
+	dns_put16(r->buf + 4, qr->question ? 1 : 0);
+	dns_put16(r->buf + 6, r->an);
+	dns_put16(r->buf + 8, r->ns);
+	dns_put16(r->buf + 10, r->ar);
+}
+
+static void answer_query(struct resp *r, const struct ditto_zone_table *zones,
+			 struct ctx *cs, const struct query *qr,
+			 struct ditto_answer_info *info)
+{
+	const struct ditto_image *z = zone_table_match_labels(
+		zones, cs[0].name, cs[0].len, cs[0].loff, cs[0].labels);
+
+	if (unlikely(!z)) {
+		r->rcode = DNS_R_REFUSED;
+		return;
+	}
+	r->aa = true;
+	unsigned step = 0;
+	for (;; step++) {
+		struct ctx *c = &cs[step], *next = &cs[step + 1];
+		enum step s = lookup(r, z, c, next, qr, step, info);
+		if (likely(s == STEP_DONE))
+			break;
+		if (s == STEP_TRUNC) {
+			r->tc = true;
+			return;
+		}
+		/* Follow the chain while it stays in this zone. */
+		if (step + 1 == CHAIN_MAX ||
+		    !dns_name_is_sub(next->name, next->len, z->hdr->apex,
+				     z->hdr->apex_len))
+			break;
+	}
+	for (unsigned i = 0; i < r->nextra; i++) {
+		const struct pending *p = &r->extra[i];
+		if (put_block(r, p->b, p->owner, p->ctx, p->ref, NULL))
+			r->ar = (uint16_t)(r->ar + p->b->rr_count);
+	}
+}
+
+size_t ditto_answer(const struct ditto_zone_table *zones,
+		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
+		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
+		    struct ditto_answer_info *info)
+{
+	struct ctx cs[CHAIN_MAX + 1];
+	struct query qr = { 0 };
+	struct resp r;
+	struct ditto_answer_info dummy;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	if (unlikely(qlen < DNS_HDR_LEN || (q[2] & 0x80))) {
+		info->flags = DITTO_INFO_DROPPED;	/* runt, or a response */
+		return 0;
+	}
+	qr.flags = dns_get16(q + 2);
+	r.buf = resp;
+	r.len = DNS_HDR_LEN;
+	r.an = r.ns = r.ar = 0;
+	r.rcode = DNS_R_NOERROR;
+	r.aa = r.tc = false;
+	r.nextra = 0;
+
+	bool parsed = false;
+	if (dns_get16(q + 4) == 1 && parse_qname(q, qlen, &cs[0]) &&
+	    qlen >= DNS_HDR_LEN + cs[0].len + 4u) {
+		size_t p = DNS_HDR_LEN + cs[0].len;
+		qr.qtype = dns_get16(q + p);
+		qr.qclass = dns_get16(q + p + 2);
+		qr.qend = (uint16_t)(p + 4);
+		parsed = true;
+	}
+	info->qtype = qr.qtype;
+
+	size_t limit = 512;
+	if (!parsed) {
+		r.rcode = DNS_OPCODE(qr.flags) != DNS_OP_QUERY ? DNS_R_NOTIMP
+							       : DNS_R_FORMERR;
+	} else {
+		qr.question = true;
+		if (!parse_records(q, qlen, &qr)) {
+			qr.edns = false;
+			r.rcode = DNS_R_FORMERR;
+		} else if (DNS_OPCODE(qr.flags) != DNS_OP_QUERY) {
+			r.rcode = DNS_R_NOTIMP;
+		} else if (qr.edns && qr.edns_version > 0) {
+			r.rcode = DNS_R_BADVERS;
+		}
+	}
+	if (qr.edns) {
+		unsigned want = qr.udp_size < 512 ? 512 : qr.udp_size;
+		limit = want < cfg->edns_max ? want : cfg->edns_max;
+		if (limit < 512)
+			limit = 512;
+		info->flags |= DITTO_INFO_EDNS;
+		if (qr.dnssec_ok)
+			info->flags |= DITTO_INFO_DO;
+	}
+	if (flags & DITTO_ANSWER_TCP)
+		limit = 65535;
+	if (limit > RESP_MAX)
+		limit = RESP_MAX;
+	if (limit > cap)
+		limit = cap;
+	size_t opt = opt_size(&qr, cfg);
+	size_t head = qr.question ? qr.qend : DNS_HDR_LEN;
+	if (unlikely(limit < head + opt)) {
+		info->flags |= DITTO_INFO_DROPPED;
+		return 0;
+	}
+	r.limit = limit - opt;
+	if (resp != q)
+		memcpy(resp + DNS_HDR_LEN, q + DNS_HDR_LEN, head - DNS_HDR_LEN);
+	r.len = head;
+
+	if (r.rcode == DNS_R_NOERROR) {
+		switch (qr.qtype) {
+		case DNS_T_AXFR: case DNS_T_IXFR: case DNS_T_MAILA:
+		case DNS_T_MAILB:
+			r.rcode = DNS_R_NOTIMP;	/* transfers: the control process */
+			break;
+		case DNS_T_OPT: case DNS_T_TSIG: case DNS_T_TKEY:
+			r.rcode = DNS_R_FORMERR;
+			break;
+		default:
+			if (likely(qr.qclass == DNS_CLASS_IN))
+				answer_query(&r, zones, cs, &qr, info);
+			else if (qr.qclass == DNS_CLASS_CH)
+				chaos(&r, &cs[0], &qr, cfg);
+			else
+				r.rcode = DNS_R_REFUSED;
+		}
+	}
+	if (r.tc) {
+		/* Nothing partial: the client retries over TCP. */
+		r.len = head;
+		r.an = r.ns = r.ar = 0;
+		info->flags |= DITTO_INFO_TC;
+	}
+	if (qr.edns)
+		put_opt(&r, &qr, cfg);
+	put_header(&r, q, &qr);
+	info->rcode = (uint8_t)r.rcode;
+	return r.len;
+}
+
+size_t ditto_image_render_rrset(const struct ditto_image *z,
+				const struct ditto_node *n,
+				const struct ditto_rrset *rs, bool dnssec_ok,
+				uint8_t *buf, size_t cap)
+{
+	struct resp r = { .buf = buf, .limit = cap < RESP_MAX ? cap : RESP_MAX };
+	struct ctx c;
+	size_t qend = DNS_HDR_LEN + n->name_len + 4u;
+
+	if (r.limit < qend)
+		return 0;
+	memset(buf, 0, DNS_HDR_LEN);
+	buf[2] = 0x84;	/* QR, AA */
+	buf[5] = 1;
+	memcpy(buf + DNS_HDR_LEN, z->names + n->name, n->name_len);
+	dns_put16(buf + DNS_HDR_LEN + n->name_len, rs->type);
+	dns_put16(buf + DNS_HDR_LEN + n->name_len + 2, DNS_CLASS_IN);
+	if (!parse_qname(buf, qend, &c))
+		return 0;
+	r.len = qend;
+	if (!put_rrset(&r, z, rs, &c, DNS_HDR_LEN, dnssec_ok, &r.an, NULL))
+		return 0;
+	dns_put16(buf + 6, r.an);
+	return r.len;
+}

@@ -1,0 +1,118 @@
+/* The answer engine: validated zone images, the table of zones a node
+ * serves, and answer(), which turns one query into one response. Pure C,
+ * no DPDK, no allocation and no locks on the answer path. */
+#ifndef DITTO_ENGINE_H
+#define DITTO_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ditto/image.h"
+
+/* A loaded image: the bytes (validated once) and its sections resolved. */
+struct ditto_image {
+	const uint8_t *base;
+	size_t size;
+	const struct ditto_image_hdr *hdr;
+	const struct ditto_node *nodes;
+	const struct ditto_slot *index;
+	const uint8_t *names;
+	const struct ditto_rrset *rrsets;
+	const uint8_t *blocks;
+	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
+};
+
+/* Validate an image held in mem and return a handle on it. Every offset,
+ * length and count is checked here so the answer path can trust it. On
+ * failure returns a negative ditto_error and writes a sentence to err.
+ * On success the image owns mem and frees it with release (may be NULL). */
+int ditto_image_open(const uint8_t *mem, size_t size,
+		     void (*release)(void *mem, size_t size),
+		     struct ditto_image **out, char *err, size_t errlen);
+
+/* Read a file into memory and ditto_image_open() it. */
+int ditto_image_load_file(const char *path, struct ditto_image **out,
+			  char *err, size_t errlen);
+
+void ditto_image_free(struct ditto_image *img);
+
+/* Find the node of an exact lowercase wire name, or DITTO_NONE. */
+uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
+			  size_t len);
+
+/* The RRset of type at node, or NULL. */
+const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,
+					   const struct ditto_node *node,
+					   uint16_t type);
+
+/* The immutable set of zones a node serves, keyed by apex. A change makes
+ * a new table (RCU publication swaps one pointer). Tables do not own their
+ * images: the caller frees an image once no table holding it is read. */
+struct ditto_zone_table;
+
+struct ditto_zone_table *ditto_zone_table_new(void);
+/* A copy of t with img added, replacing any zone of the same apex (the
+ * replaced image is returned in *old when old is not NULL). */
+struct ditto_zone_table *ditto_zone_table_with(const struct ditto_zone_table *t,
+					       struct ditto_image *img,
+					       struct ditto_image **old);
+/* A copy of t without the zone at apex (wire, lowercase); *old set. */
+struct ditto_zone_table *
+ditto_zone_table_without(const struct ditto_zone_table *t, const uint8_t *apex,
+			 size_t apex_len, struct ditto_image **old);
+void ditto_zone_table_free(struct ditto_zone_table *t);
+size_t ditto_zone_table_count(const struct ditto_zone_table *t);
+struct ditto_image *ditto_zone_table_at(const struct ditto_zone_table *t,
+					size_t i);
+/* The zone with the longest apex that is name or a suffix of it. */
+const struct ditto_image *ditto_zone_table_match(const struct ditto_zone_table *t,
+						 const uint8_t *name,
+						 size_t len);
+
+/* Per-node answering options. */
+struct ditto_answer_cfg {
+	uint16_t edns_max;	/* largest UDP payload we answer (1232) */
+	uint8_t identity_len;	/* CHAOS id.server / hostname.bind, 0 = off */
+	uint8_t nsid_len;	/* NSID (RFC 5001), 0 = off */
+	const uint8_t *identity;
+	const uint8_t *nsid;
+};
+
+enum ditto_answer_flags {
+	DITTO_ANSWER_TCP = 1u << 0,	/* stream transport: 64 KiB limit */
+};
+
+/* What answer() did, for statistics. */
+struct ditto_answer_info {
+	uint16_t qtype;
+	uint8_t rcode;		/* full rcode, extended bits included */
+	uint8_t flags;		/* DITTO_INFO_* */
+};
+enum {
+	DITTO_INFO_DROPPED = 1u << 0,	/* nothing to send */
+	DITTO_INFO_TC = 1u << 1,
+	DITTO_INFO_EDNS = 1u << 2,
+	DITTO_INFO_DO = 1u << 3,
+	DITTO_INFO_REFERRAL = 1u << 4,
+	DITTO_INFO_WILDCARD = 1u << 5,
+};
+
+/* Answer the query in q[0..qlen) into resp (capacity cap). resp may be q
+ * itself: the query is fully parsed before the response is written.
+ * Returns the response length, or 0 when the query must be dropped. */
+size_t ditto_answer(const struct ditto_zone_table *zones,
+		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
+		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
+		    struct ditto_answer_info *info);
+
+/* A message whose question is the node's name and whose answer is one
+ * RRset as the image holds it (for dumps and tests); 0 if it won't fit. */
+size_t ditto_image_render_rrset(const struct ditto_image *img,
+				const struct ditto_node *node,
+				const struct ditto_rrset *rrset, bool dnssec_ok,
+				uint8_t *buf, size_t cap);
+
+#define DITTO_EDNS_DEFAULT 1232
+
+#endif

@@ -1,0 +1,472 @@
+/* Image loading: every offset, length and count is validated once here,
+ * so the answer path can trust the image without checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ditto/error.h"
+#include "ditto/hash.h"
+#include "ditto/wire.h"
+#include "engine.h"
+
+static const uint64_t checksum_key[2] = { 0x646974746f696d67ULL,
+					  0x636865636b73756dULL };
+
+uint64_t ditto_image_checksum(const uint8_t *image, size_t size)
+{
+	size_t at = offsetof(struct ditto_image_hdr, checksum);
+
+	if (size < at + 8)
+		return ditto_siphash(checksum_key, image, size, 1, 3);
+	uint64_t a = ditto_siphash(checksum_key, image, at, 1, 3);
+	uint64_t b = ditto_siphash(checksum_key, image + at + 8,
+				   size - at - 8, 1, 3);
+	return a ^ ((b << 1) | (b >> 63));
+}
+
+struct check {
+	const struct ditto_image *img;
+	const struct ditto_image_section *blocks;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct check *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct check *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err && c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Put "what n: " before the message already in c->err. */
+static int prefix(struct check *c, int rc, const char *what, uint32_t n)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s", c->err);
+	return fail(c, rc, "%s %u: %s", what, n, msg);
+}
+
+static bool name_is_lower(const uint8_t *n)
+{
+	for (; *n; n += 1u + *n)
+		for (unsigned i = 1; i <= *n; i++)
+			if (n[i] >= 'A' && n[i] <= 'Z')
+				return false;
+	return true;
+}
+
+/* A block at off in BLOCKS: structure, fix-ups and RR framing.
+ * max_depth bounds DEPTH fix-ups; ref_len > 0 allows REF fix-ups below it. */
+static int check_block(struct check *c, uint32_t off, unsigned max_depth,
+		       size_t ref_len, const struct ditto_block **out)
+{
+	const struct ditto_image_section *s = c->blocks;
+	const struct ditto_block *b;
+
+	if (off % 4 || off >= s->size || s->size - off < sizeof(*b))
+		return fail(c, DITTO_ERANGE, "block at %u outside BLOCKS", off);
+	b = (const struct ditto_block *)(const void *)(c->img->blocks + off);
+	if (ditto_block_size(b) > s->size - off)
+		return fail(c, DITTO_ERANGE, "block at %u overruns BLOCKS", off);
+	if (b->len > DITTO_MAX_BLOCK || b->target >= b->len + (b->len == 0))
+		return fail(c, DITTO_ECORRUPT, "block at %u: bad length", off);
+
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+	const uint8_t *d = ditto_block_data(b);
+	size_t prev_end = 0;
+	for (unsigned i = 0; i < b->fixup_count; i++) {
+		unsigned kind = DITTO_FIX_KIND(f[i].code);
+		unsigned v = DITTO_FIX_VALUE(f[i].code);
+		if (f[i].pos < prev_end || (size_t)f[i].pos + 2 > b->len)
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: fix-up %u misplaced", off, i);
+		prev_end = (size_t)f[i].pos + 2;
+		bool ok = (kind == DITTO_FIX_OWNER && v == 0) ||
+			  (kind == DITTO_FIX_DEPTH && v >= 1 && v <= max_depth) ||
+			  (kind == DITTO_FIX_SELF && v < f[i].pos) ||
+			  (kind == DITTO_FIX_REF && v < ref_len);
+		if (!ok)
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: fix-up %u points nowhere",
+				    off, i);
+	}
+	/* RR framing: an owner slot (a fix-up), 10 bytes, rdata. */
+	size_t p = 0;
+	unsigned k = 0;
+	for (unsigned rr = 0; rr < b->rr_count; rr++) {
+		while (k < b->fixup_count && f[k].pos < p)
+			k++;
+		if (k == b->fixup_count || f[k].pos != p ||
+		    DITTO_FIX_KIND(f[k].code) == DITTO_FIX_SELF)
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: RR %u has no owner", off, rr);
+		p += 2;
+		if (b->len - p < 10)
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: RR %u truncated", off, rr);
+		p += 10 + dns_get16(d + p + 8);
+		if (p > b->len)
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: RR %u overruns", off, rr);
+	}
+	if (p != b->len)
+		return fail(c, DITTO_ECORRUPT, "block at %u: %zu stray bytes",
+			    off, b->len - p);
+	*out = b;
+	return 0;
+}
+
+/* A chain target must be a wire name inside the block: labels, then a
+ * root label or a pointer slot (a fix-up). */
+static bool target_ok(const struct ditto_block *b)
+{
+	const uint8_t *d = ditto_block_data(b);
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+	size_t p = b->target;
+
+	if (p == 0)
+		return true;
+	for (unsigned n = 0; n <= DITTO_MAX_LABELS; n++) {
+		for (unsigned i = 0; i < b->fixup_count; i++)
+			if (f[i].pos == p)
+				return true;
+		if (p >= b->len || d[p] > 63)
+			return false;
+		if (d[p] == 0)
+			return true;
+		p += 1u + d[p];
+	}
+	return false;
+}
+
+static int check_rrset(struct check *c, const struct ditto_rrset *rs,
+		       unsigned depth)
+{
+	const struct ditto_block *b, *bd, *x;
+	int rc;
+
+	if ((rc = check_block(c, rs->block, depth, 0, &b)) < 0 ||
+	    (rc = check_block(c, rs->block_do, depth, 0, &bd)) < 0)
+		return rc;
+	if (!target_ok(b) || !target_ok(bd))
+		return fail(c, DITTO_ECORRUPT, "RRset type %u: bad target",
+			    rs->type);
+	if (rs->extra != DITTO_NONE &&
+	    (rc = check_block(c, rs->extra, depth, b->len, &x)) < 0)
+		return rc;
+	if (rs->extra_do != DITTO_NONE &&
+	    (rc = check_block(c, rs->extra_do, depth, bd->len, &x)) < 0)
+		return rc;
+	return 0;
+}
+
+static const struct ditto_image_section *
+find_section(const struct ditto_image_hdr *h, uint32_t id)
+{
+	for (int i = 0; i < DITTO_SECT_COUNT; i++)
+		if (h->sections[i].id == id)
+			return &h->sections[i];
+	return NULL;
+}
+
+static int check_header(struct check *c, struct ditto_image *img)
+{
+	const struct ditto_image_hdr *h = img->hdr;
+	static const uint32_t required[] = { DITTO_SECT_NODES, DITTO_SECT_INDEX,
+					     DITTO_SECT_NAMES, DITTO_SECT_RRSETS,
+					     DITTO_SECT_BLOCKS };
+
+	if (img->size < sizeof(*h))
+		return fail(c, DITTO_ETRUNC, "image of %zu bytes is shorter "
+			    "than its header", img->size);
+	if (memcmp(h->magic, DITTO_IMAGE_MAGIC, 8) != 0)
+		return fail(c, DITTO_EMAGIC, "not a ditto image (bad magic)");
+	if (h->endian != DITTO_IMAGE_ENDIAN)
+		return fail(c, DITTO_EVERSION, "image written with another "
+			    "byte order");
+	if (h->version != DITTO_IMAGE_VERSION || h->hdr_size != sizeof(*h))
+		return fail(c, DITTO_EVERSION, "image format version %u, this "
+			    "build reads %u", h->version, DITTO_IMAGE_VERSION);
+	if (h->size != img->size)
+		return fail(c, DITTO_ETRUNC, "image says %llu bytes, have %zu",
+			    (unsigned long long)h->size, img->size);
+	if (ditto_image_checksum(img->base, img->size) != h->checksum)
+		return fail(c, DITTO_ECHECKSUM, "image checksum mismatch");
+	if (h->apex_len == 0 ||
+	    dns_name_len(h->apex, h->apex_len) != h->apex_len ||
+	    dns_name_labels(h->apex) != h->apex_labels || !name_is_lower(h->apex))
+		return fail(c, DITTO_ECORRUPT, "bad apex name");
+
+	for (int i = 0; i < DITTO_SECT_COUNT; i++) {
+		const struct ditto_image_section *s = &h->sections[i];
+		if (s->id == 0)
+			continue;
+		if (s->offset % 4 || s->offset < sizeof(*h) ||
+		    s->offset > img->size || s->size > img->size - s->offset)
+			return fail(c, DITTO_ERANGE, "section %u outside the "
+				    "image", s->id);
+		for (int j = 0; j < i; j++) {
+			const struct ditto_image_section *t = &h->sections[j];
+			if (t->id == s->id)
+				return fail(c, DITTO_ECORRUPT, "section %u "
+					    "twice", s->id);
+			if (t->id && s->size && t->size &&
+			    s->offset < t->offset + t->size &&
+			    t->offset < s->offset + s->size)
+				return fail(c, DITTO_ECORRUPT, "sections %u "
+					    "and %u overlap", t->id, s->id);
+		}
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!find_section(h, required[i]))
+			return fail(c, DITTO_ECORRUPT, "section %u missing",
+				    required[i]);
+
+	const struct ditto_image_section *sn = find_section(h, DITTO_SECT_NODES),
+		*si = find_section(h, DITTO_SECT_INDEX),
+		*sr = find_section(h, DITTO_SECT_RRSETS);
+	if (h->node_count == 0 || sn->count != h->node_count ||
+	    (uint64_t)sn->count * sizeof(struct ditto_node) != sn->size)
+		return fail(c, DITTO_ECORRUPT, "node count inconsistent");
+	if (si->count != (uint64_t)h->index_mask + 1 ||
+	    (si->count & (si->count - 1)) || si->count <= h->node_count ||
+	    (uint64_t)si->count * sizeof(struct ditto_slot) != si->size)
+		return fail(c, DITTO_ECORRUPT, "hash index size inconsistent");
+	if ((uint64_t)sr->count * sizeof(struct ditto_rrset) != sr->size)
+		return fail(c, DITTO_ECORRUPT, "RRset count inconsistent");
+
+	img->nodes = (const void *)(img->base + sn->offset);
+	img->index = (const void *)(img->base + si->offset);
+	img->names = img->base + find_section(h, DITTO_SECT_NAMES)->offset;
+	img->rrsets = (const void *)(img->base + sr->offset);
+	c->blocks = find_section(h, DITTO_SECT_BLOCKS);
+	img->blocks = img->base + c->blocks->offset;
+	return 0;
+}
+
+static int check_nodes(struct check *c, const struct ditto_image *img)
+{
+	const struct ditto_image_hdr *h = img->hdr;
+	uint32_t n = h->node_count;
+	uint32_t names_size = find_section(h, DITTO_SECT_NAMES)->size;
+	uint32_t nrrsets = find_section(h, DITTO_SECT_RRSETS)->count;
+	const uint16_t known = DITTO_NODE_DELEG | DITTO_NODE_DNAME |
+			       DITTO_NODE_CNAME | DITTO_NODE_WILDCARD |
+			       DITTO_NODE_GLUE | DITTO_NODE_ENT;
+	int rc;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ditto_node *nd = &img->nodes[i];
+		const uint8_t *name = img->names + nd->name;
+		if (nd->name > names_size || nd->name_len > names_size - nd->name ||
+		    nd->name_len == 0 ||
+		    dns_name_len(name, nd->name_len) != nd->name_len ||
+		    dns_name_labels(name) != nd->labels || !name_is_lower(name) ||
+		    !dns_name_is_sub(name, nd->name_len, h->apex, h->apex_len))
+			return fail(c, DITTO_ECORRUPT, "node %u: bad name", i);
+		if ((nd->flags & ~known) ||
+		    (nd->rrset_count && (nd->rrsets > nrrsets ||
+					 nd->rrset_count > nrrsets - nd->rrsets)))
+			return fail(c, DITTO_ECORRUPT, "node %u: bad fields", i);
+		if (i == 0) {
+			if (nd->parent != DITTO_NONE || nd->cut != DITTO_NONE ||
+			    nd->name_len != h->apex_len)
+				return fail(c, DITTO_ECORRUPT,
+					    "node 0 is not the apex");
+		} else {
+			const struct ditto_node *p;
+			if (nd->parent >= n)
+				return fail(c, DITTO_ECORRUPT,
+					    "node %u: bad parent", i);
+			p = &img->nodes[nd->parent];
+			if (p->labels + 1 != nd->labels ||
+			    p->name_len != nd->name_len - 1 - name[0] ||
+			    memcmp(img->names + p->name, name + 1 + name[0],
+				   p->name_len) != 0)
+				return fail(c, DITTO_ECORRUPT,
+					    "node %u: parent is not its parent",
+					    i);
+		}
+		bool wild = name[0] == 1 && name[1] == '*';
+		if (wild != !!(nd->flags & DITTO_NODE_WILDCARD))
+			return fail(c, DITTO_ECORRUPT, "node %u: wildcard flag",
+				    i);
+		if (nd->wildcard != DITTO_NONE &&
+		    (nd->wildcard >= n || img->nodes[nd->wildcard].parent != i ||
+		     !(img->nodes[nd->wildcard].flags & DITTO_NODE_WILDCARD)))
+			return fail(c, DITTO_ECORRUPT, "node %u: bad wildcard", i);
+		/* A cut is this node or an ancestor, so its labels fit the
+		 * query name's context map. */
+		if (nd->cut != DITTO_NONE &&
+		    (nd->cut >= n || img->nodes[nd->cut].labels > nd->labels ||
+		     !(img->nodes[nd->cut].flags &
+		       (DITTO_NODE_DELEG | DITTO_NODE_DNAME))))
+			return fail(c, DITTO_ECORRUPT, "node %u: bad cut", i);
+		unsigned depth = wild ? nd->labels - 1u : nd->labels;
+		for (uint32_t r = 0; r < nd->rrset_count; r++)
+			if ((rc = check_rrset(c, &img->rrsets[nd->rrsets + r],
+					      depth)) < 0)
+				return prefix(c, rc, "node", i);
+	}
+
+	/* Every node is found through the index, and nothing else is. */
+	uint32_t used = 0;
+	for (uint32_t s = 0; s <= h->index_mask; s++) {
+		if (img->index[s].node == DITTO_NONE)
+			continue;
+		if (img->index[s].node >= n)
+			return fail(c, DITTO_ECORRUPT, "index slot %u: bad node",
+				    s);
+		used++;
+	}
+	if (used != n)
+		return fail(c, DITTO_ECORRUPT, "index holds %u of %u nodes",
+			    used, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ditto_node *nd = &img->nodes[i];
+		if (ditto_image_find(img, img->names + nd->name, nd->name_len) != i)
+			return fail(c, DITTO_ECORRUPT, "node %u not indexed", i);
+	}
+	const struct ditto_block *b;
+	if ((rc = check_block(c, h->soa_negative, h->apex_labels, 0, &b)) < 0 ||
+	    (rc = check_block(c, h->soa_negative_do, h->apex_labels, 0, &b)) < 0)
+		return prefix(c, rc, "negative SOA", 0);
+	return 0;
+}
+
+int ditto_image_open(const uint8_t *mem, size_t size,
+		     void (*release)(void *mem, size_t size),
+		     struct ditto_image **out, char *err, size_t errlen)
+{
+	struct ditto_image *img = calloc(1, sizeof(*img));
+	char buf[256];
+	struct check c = { .img = img, .err = buf, .errlen = sizeof(buf) };
+	int rc;
+
+	buf[0] = 0;
+	if (!img)
+		return DITTO_ENOMEM;
+	img->base = mem;
+	img->size = size;
+	img->hdr = (const struct ditto_image_hdr *)(const void *)mem;
+	if (((uintptr_t)mem & 7) != 0)
+		rc = fail(&c, DITTO_EINVAL, "image memory is not 8-byte aligned");
+	else if ((rc = check_header(&c, img)) == 0)
+		rc = check_nodes(&c, img);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", buf);
+		free(img);
+		return rc;
+	}
+	img->release = release;
+	*out = img;
+	return 0;
+}
+
+static void release_malloc(void *mem, size_t size)
+{
+	(void)size;
+	free(mem);
+}
+
+int ditto_image_load_file(const char *path, struct ditto_image **out,
+			  char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *mem = NULL;
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > UINT32_MAX) {
+		snprintf(err, errlen, "%s: not a plausible image size", path);
+		close(fd);
+		return DITTO_ETRUNC;
+	}
+	mem = aligned_alloc(64, ((size_t)st.st_size + 63) & ~(size_t)63);
+	if (!mem) {
+		close(fd);
+		return DITTO_ENOMEM;
+	}
+	for (size_t off = 0; off < (size_t)st.st_size;) {
+		ssize_t r = read(fd, mem + off, (size_t)st.st_size - off);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: read failed", path);
+			free(mem);
+			close(fd);
+			return DITTO_EIO;
+		}
+		off += (size_t)r;
+	}
+	close(fd);
+	char why[256];
+	rc = ditto_image_open(mem, (size_t)st.st_size, release_malloc, out, why,
+			      sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		free(mem);
+	}
+	return rc;
+}
+
+void ditto_image_free(struct ditto_image *img)
+{
+	if (!img)
+		return;
+	if (img->release)
+		img->release((void *)(uintptr_t)img->base, img->size);
+	free(img);
+}
+
+uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
+			  size_t len)
+{
+	uint64_t h = ditto_name_hash(img->hdr->seed, name, len);
+	uint32_t mask = img->hdr->index_mask, tag = (uint32_t)(h >> 32);
+
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		const struct ditto_slot *s = &img->index[i];
+		if (s->node == DITTO_NONE)
+			return DITTO_NONE;
+		if (s->hash != tag)
+			continue;
+		const struct ditto_node *n = &img->nodes[s->node];
+		if (n->name_len == len &&
+		    memcmp(img->names + n->name, name, len) == 0)
+			return s->node;
+	}
+}
+
+const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,
+					   const struct ditto_node *node,
+					   uint16_t type)
+{
+	const struct ditto_rrset *rs = img->rrsets + node->rrsets;
+
+	for (unsigned i = 0; i < node->rrset_count; i++)
+		if (rs[i].type == type)
+			return &rs[i];
+	return NULL;
+}

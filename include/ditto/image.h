@@ -1,0 +1,188 @@
+/* The zone image: one zone at one serial, compiled into a flat, immutable,
+ * position-independent snapshot (offsets, never pointers). */
+#ifndef DITTO_IMAGE_H
+#define DITTO_IMAGE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/*
+ * Layout (format version 1). All integers are in host byte order; the
+ * header carries an endianness marker and a loader refuses a foreign one.
+ * Every offset is from the first byte of the image; every structure is
+ * 4-byte aligned.
+ *
+ *   +---------------------------+ 0
+ *   | struct ditto_image_hdr    |  magic, version, size, checksum, serial,
+ *   |                           |  apex, hash seed, section table
+ *   +---------------------------+ sections[] (any order, no overlap)
+ *   | NODES  ditto_node[n]      |  node 0 is the apex; one node per owner
+ *   |                           |  name, empty non-terminals included
+ *   | INDEX  ditto_slot[m]      |  open-addressed hash index over node
+ *   |                           |  names, m a power of two, keyed SipHash
+ *   |                           |  with the per-image seed
+ *   | NAMES  bytes              |  lowercase wire-format owner names
+ *   | RRSETS ditto_rrset[k]     |  each node's RRsets, sorted by type
+ *   | BLOCKS bytes              |  pre-rendered wire RRs (ditto_block)
+ *   +---------------------------+ size
+ *
+ * Unknown section ids are ignored by a loader of the same major version,
+ * so later additions (DNSSEC denial data: canonical order of names, NSEC3
+ * hash order) extend the format without breaking it.
+ *
+ * A block is a run of wire-format RRs rendered at compile time for the
+ * packet they will be copied into. Names are compressed against names the
+ * packet is known to hold when the block is used: the owner (the query
+ * name or one of its suffixes), the suffixes of the owner, earlier names
+ * in the same block, or names in a reference block (the RRset an
+ * additional-section block belongs to). Each such pointer is listed in the
+ * block's fix-ups and completed when the block is copied, so an answer is
+ * a copy plus a few fixed-up pointers.
+ */
+
+#define DITTO_IMAGE_MAGIC	"DITTOIMG"
+#define DITTO_IMAGE_VERSION	1
+#define DITTO_IMAGE_ENDIAN	0x01020304u
+#define DITTO_NONE		0xffffffffu
+
+/* Limits the compiler enforces and the loader re-checks. */
+#define DITTO_MAX_NAME		255
+#define DITTO_MAX_LABELS	127
+#define DITTO_MAX_BLOCK		16000	/* bytes of one block's wire data */
+#define DITTO_MAX_PTR		0x3fff	/* largest compression pointer */
+
+enum ditto_section_id {
+	DITTO_SECT_NODES = 1,
+	DITTO_SECT_INDEX = 2,
+	DITTO_SECT_NAMES = 3,
+	DITTO_SECT_RRSETS = 4,
+	DITTO_SECT_BLOCKS = 5,
+	DITTO_SECT_COUNT = 8	/* slots in the header's table */
+};
+
+struct ditto_image_section {
+	uint32_t id;		/* enum ditto_section_id, 0 = unused slot */
+	uint32_t offset;
+	uint32_t size;		/* bytes */
+	uint32_t count;		/* elements, where the section is an array */
+};
+
+enum ditto_image_flags {
+	DITTO_IMAGE_SIGNED = 1u << 0,	/* zone carries DNSKEY/RRSIG */
+	DITTO_IMAGE_NSEC3 = 1u << 1,	/* denial by NSEC3 (else NSEC) */
+};
+
+struct ditto_image_hdr {
+	char magic[8];		/* DITTO_IMAGE_MAGIC, not terminated */
+	uint32_t endian;	/* DITTO_IMAGE_ENDIAN as written */
+	uint16_t version;	/* DITTO_IMAGE_VERSION */
+	uint16_t hdr_size;	/* sizeof(struct ditto_image_hdr) */
+	uint64_t size;		/* total bytes of the image */
+	uint64_t checksum;	/* ditto_image_checksum() with this field 0 */
+	uint64_t seed[2];	/* SipHash key of the INDEX */
+	uint32_t serial;	/* SOA serial */
+	uint32_t flags;		/* enum ditto_image_flags */
+	uint32_t node_count;
+	uint32_t index_mask;	/* INDEX slots - 1 */
+	uint32_t soa_negative;	/* block: apex SOA with TTL min(TTL, MINIMUM) */
+	uint32_t soa_negative_do; /* the same with its RRSIGs */
+	uint32_t neg_ttl;	/* min(SOA TTL, SOA MINIMUM) (RFC 2308) */
+	uint32_t reserved;
+	uint8_t apex_len;	/* wire length of apex, root label included */
+	uint8_t apex_labels;	/* labels of apex, root excluded */
+	uint8_t pad[6];
+	uint8_t apex[256];	/* lowercase wire-format apex name */
+	struct ditto_image_section sections[DITTO_SECT_COUNT];
+};
+
+enum ditto_node_flags {
+	DITTO_NODE_DELEG = 1u << 0,	/* NS below the apex: a zone cut */
+	DITTO_NODE_DNAME = 1u << 1,	/* owns a DNAME */
+	DITTO_NODE_CNAME = 1u << 2,	/* owns a CNAME */
+	DITTO_NODE_WILDCARD = 1u << 3,	/* first label is '*' */
+	DITTO_NODE_GLUE = 1u << 4,	/* below a zone cut: not authoritative */
+	DITTO_NODE_ENT = 1u << 5,	/* empty non-terminal */
+};
+
+struct ditto_node {
+	uint32_t name;		/* NAMES offset of the lowercase wire name */
+	uint8_t name_len;	/* wire length, root label included */
+	uint8_t labels;		/* labels, root excluded */
+	uint16_t flags;		/* enum ditto_node_flags */
+	uint32_t parent;	/* node index, DITTO_NONE for the apex */
+	uint32_t cut;		/* node whose delegation (itself or above) or
+				 * DNAME (strictly above) governs this name */
+	uint32_t wildcard;	/* node of "*.<this name>", or DITTO_NONE */
+	uint32_t rrsets;	/* index of the first RRset in RRSETS */
+	uint16_t rrset_count;
+	uint16_t reserved;
+	uint32_t denial;	/* reserved for DNSSEC denial data, DITTO_NONE */
+};
+
+enum ditto_rrset_flags {
+	DITTO_RRSET_SIGNED = 1u << 0,	/* block_do carries RRSIGs */
+};
+
+struct ditto_rrset {
+	uint16_t type;
+	uint16_t flags;		/* enum ditto_rrset_flags */
+	uint32_t ttl;
+	uint32_t block;		/* BLOCKS offset: the RRs */
+	uint32_t block_do;	/* the RRs and their RRSIGs (== block if none) */
+	uint32_t extra;		/* additional-section block (addresses of
+				 * in-zone names in the rdata), DITTO_NONE */
+	uint32_t extra_do;
+};
+
+/* Fix-up kinds, in the top two bits of ditto_fixup.code. */
+enum ditto_fixup_kind {
+	DITTO_FIX_OWNER = 0,	/* -> where the owner name is written */
+	DITTO_FIX_DEPTH = 1,	/* -> the owner's suffix with value labels */
+	DITTO_FIX_SELF = 2,	/* -> block start + value */
+	DITTO_FIX_REF = 3,	/* -> reference block start + value */
+};
+#define DITTO_FIX_KIND(code)	((unsigned)(code) >> 14)
+#define DITTO_FIX_VALUE(code)	((unsigned)(code) & 0x3fffu)
+#define DITTO_FIX_CODE(kind, v)	((uint16_t)(((unsigned)(kind) << 14) | (v)))
+
+struct ditto_fixup {
+	uint16_t pos;		/* offset in the block's data of a 2-byte slot */
+	uint16_t code;		/* DITTO_FIX_CODE(kind, value) */
+};
+
+struct ditto_block {
+	uint16_t len;		/* bytes of wire data */
+	uint16_t rr_count;	/* RRs in the data */
+	uint16_t fixup_count;
+	uint16_t target;	/* data offset of the first rdata name (CNAME
+				 * and DNAME targets), 0 when none */
+	/* struct ditto_fixup fixups[fixup_count]; uint8_t data[len]; */
+};
+
+static inline const struct ditto_fixup *
+ditto_block_fixups(const struct ditto_block *b)
+{
+	return (const struct ditto_fixup *)(const void *)(b + 1);
+}
+
+static inline const uint8_t *ditto_block_data(const struct ditto_block *b)
+{
+	return (const uint8_t *)(ditto_block_fixups(b) + b->fixup_count);
+}
+
+static inline size_t ditto_block_size(const struct ditto_block *b)
+{
+	size_t n = sizeof(*b) + b->fixup_count * sizeof(struct ditto_fixup) +
+		   b->len;
+	return (n + 3) & ~(size_t)3;
+}
+
+struct ditto_slot {
+	uint32_t hash;		/* high 32 bits of the name's hash */
+	uint32_t node;		/* node index, DITTO_NONE when empty */
+};
+
+/* Checksum of a whole image (the checksum field read as zero). */
+uint64_t ditto_image_checksum(const uint8_t *image, size_t size);
+
+#endif
