@@ -78,6 +78,7 @@ static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 	c->name[n++] = 0;
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
+	c->map[0] = (uint16_t)p;	/* the root label: a root zone's owner */
 	for (unsigned d = 1; d <= labels; d++)
 		c->map[d] = (uint16_t)(DNS_HDR_LEN + c->loff[labels - d]);
 	return true;
@@ -265,6 +266,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 	c->name[n++] = 0;
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
+	c->map[0] = (uint16_t)pos;
 	for (unsigned d = 1; d <= labels; d++)
 		c->map[d] = lpos[labels - d];
 	return true;
