@@ -1,0 +1,656 @@
+/* engine_bench: compile a zone, then answer a query mix against it on one
+ * pinned core and report compile speed, image size and ns/query.
+ *
+ *   engine_bench --zone FILE --queries FILE [--origin NAME] [--seconds S]
+ *                [--rounds R] [--count N] [--cpu C] [--no-hugepages]
+ *                [--quiet]
+ *
+ * The query file has one query a line, "name type [expect]", where expect
+ * (hit, nxdomain, wildcard, cname, referral) is what gen_zone.py knows the
+ * answer must be; every query is answered and checked once before timing.
+ * --count N answers exactly N queries once (no rounds; for callgrind).
+ * The image is answered from a copy in transparent-hugepage memory, as the
+ * dataplane keeps it in hugepages (--no-hugepages: 4 KiB pages).
+ * The last line of output is "RESULT key=value ..." for scripts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ditto/error.h"
+#include "ditto/image.h"
+#include "ditto/wire.h"
+#include "compile.h"
+#include "engine.h"
+
+enum expect { EXP_NONE, EXP_HIT, EXP_NXDOMAIN, EXP_WILDCARD, EXP_CNAME,
+	      EXP_REFERRAL, EXP_COUNT };
+static const char *const expect_names[EXP_COUNT] = {
+	"-", "hit", "nxdomain", "wildcard", "cname", "referral"
+};
+
+struct query {
+	uint32_t off;		/* in the packet buffer */
+	uint16_t len;
+	uint16_t qtype;
+	uint8_t expect;
+};
+
+static const struct {
+	const char *name;
+	uint16_t type;
+} types[] = {
+	{ "A", DNS_T_A }, { "NS", DNS_T_NS }, { "CNAME", DNS_T_CNAME },
+	{ "SOA", DNS_T_SOA }, { "PTR", DNS_T_PTR }, { "HINFO", DNS_T_HINFO },
+	{ "MX", DNS_T_MX }, { "TXT", DNS_T_TXT }, { "AAAA", DNS_T_AAAA },
+	{ "SRV", DNS_T_SRV }, { "NAPTR", DNS_T_NAPTR },
+	{ "DNAME", DNS_T_DNAME }, { "DS", DNS_T_DS }, { "RRSIG", DNS_T_RRSIG },
+	{ "NSEC", DNS_T_NSEC }, { "DNSKEY", DNS_T_DNSKEY },
+	{ "NSEC3", DNS_T_NSEC3 }, { "NSEC3PARAM", DNS_T_NSEC3PARAM },
+	{ "SVCB", DNS_T_SVCB }, { "HTTPS", DNS_T_HTTPS }, { "ANY", DNS_T_ANY },
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Reset VmHWM to the current RSS (Linux: "5" > clear_refs). */
+static bool reset_hwm(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+static int parse_type(const char *s)
+{
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcasecmp(s, types[i].name))
+			return types[i].type;
+	if (!strncasecmp(s, "TYPE", 4) && s[4]) {
+		char *end;
+		long v = strtol(s + 4, &end, 10);
+
+		if (!*end && v >= 0 && v <= 65535)
+			return (int)v;
+	}
+	return -1;
+}
+
+/* Presentation name (dots, no escapes) to wire, case kept. */
+static size_t text_to_wire(const char *s, uint8_t *out)
+{
+	size_t n = 0;
+
+	if (!strcmp(s, "."))
+		s = "";
+	while (*s) {
+		const char *dot = strchr(s, '.');
+		size_t l = dot ? (size_t)(dot - s) : strlen(s);
+
+		if (l == 0 || l > 63 || n + l + 2 > DITTO_MAX_NAME)
+			return 0;
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, s, l);
+		n += l;
+		s += l;
+		if (*s)
+			s++;
+	}
+	out[n++] = 0;
+	return n;
+}
+
+static size_t build_query(uint8_t *p, uint16_t id, const uint8_t *name,
+			  size_t nlen, uint16_t qtype)
+{
+	size_t n = 0;
+
+	dns_put16(p, id);
+	dns_put16(p + 2, 0);		/* QUERY, RD clear, as resolvers send */
+	dns_put16(p + 4, 1);
+	dns_put16(p + 6, 0);
+	dns_put16(p + 8, 0);
+	dns_put16(p + 10, 1);
+	n = DNS_HDR_LEN;
+	memcpy(p + n, name, nlen);
+	n += nlen;
+	dns_put16(p + n, qtype);
+	dns_put16(p + n + 2, DNS_CLASS_IN);
+	n += 4;
+	/* OPT: root owner, payload 1232, no extended flags, no options. */
+	p[n++] = 0;
+	dns_put16(p + n, DNS_T_OPT);
+	dns_put16(p + n + 2, DITTO_EDNS_DEFAULT);
+	dns_put32(p + n + 4, 0);
+	dns_put16(p + n + 8, 0);
+	return n + 10;
+}
+
+/* Skip a possibly compressed name; returns the offset after it or 0. */
+static size_t skip_name(const uint8_t *p, size_t len, size_t off)
+{
+	while (off < len) {
+		uint8_t l = p[off];
+
+		if (l == 0)
+			return off + 1;
+		if ((l & 0xc0) == 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		off += 1 + (size_t)l;
+	}
+	return 0;
+}
+
+struct verdict {
+	unsigned rcode, an, ns, ar;
+	bool aa, qr, tc, echo;
+	int first_an, first_ns;	/* type of the first RR, -1 none */
+};
+
+static void inspect(const uint8_t *q, size_t qlen, const uint8_t *r,
+		    size_t rlen, const struct ditto_answer_info *info,
+		    struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->first_an = v->first_ns = -1;
+	v->rcode = info->rcode;
+	if (rlen < DNS_HDR_LEN)
+		return;
+	unsigned f = dns_get16(r + 2);
+
+	v->qr = f & DNS_F_QR;
+	v->aa = f & DNS_F_AA;
+	v->tc = f & DNS_F_TC;
+	v->an = dns_get16(r + 6);
+	v->ns = dns_get16(r + 8);
+	v->ar = dns_get16(r + 10);
+	/* The question, echoed byte for byte. */
+	size_t qend = skip_name(q, qlen, DNS_HDR_LEN) + 4;
+
+	v->echo = rlen >= qend && dns_get16(r) == dns_get16(q) &&
+		  dns_get16(r + 4) == 1 &&
+		  !memcmp(q + DNS_HDR_LEN, r + DNS_HDR_LEN, qend - DNS_HDR_LEN);
+	if (!v->echo)
+		return;
+	size_t off = qend;
+	unsigned total = v->an + v->ns;
+
+	for (unsigned i = 0; i < total && i < 2 + v->an; i++) {
+		off = skip_name(r, rlen, off);
+		if (!off || off + 10 > rlen)
+			return;
+		int t = dns_get16(r + off);
+
+		if (i == 0 && v->an)
+			v->first_an = t;
+		if (i == v->an) {
+			v->first_ns = t;
+			return;
+		}
+		off += 10 + dns_get16(r + off + 8);
+	}
+}
+
+static bool judge(enum expect e, uint16_t qtype, const struct verdict *v,
+		  const struct ditto_answer_info *info)
+{
+	if (!v->qr || !v->echo || v->tc)
+		return false;
+	switch (e) {
+	case EXP_HIT:
+		return v->rcode == DNS_R_NOERROR && v->aa && v->an >= 1 &&
+		       v->first_an == qtype;
+	case EXP_WILDCARD:
+		return v->rcode == DNS_R_NOERROR && v->aa && v->an >= 1 &&
+		       v->first_an == qtype &&
+		       (info->flags & DITTO_INFO_WILDCARD);
+	case EXP_NXDOMAIN:
+		return v->rcode == DNS_R_NXDOMAIN && v->aa && v->an == 0 &&
+		       v->first_ns == DNS_T_SOA;
+	case EXP_CNAME:
+		return v->rcode == DNS_R_NOERROR && v->aa && v->an >= 1 &&
+		       v->first_an == DNS_T_CNAME;
+	case EXP_REFERRAL:
+		return v->rcode == DNS_R_NOERROR && !v->aa && v->an == 0 &&
+		       v->first_ns == DNS_T_NS &&
+		       (info->flags & DITTO_INFO_REFERRAL);
+	default:
+		return true;
+	}
+}
+
+/* kB of anonymous huge pages mapped by this process. */
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "AnonHugePages:", 14))
+			v = strtol(line + 14, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+#define HUGE_SZ ((size_t)2 << 20)
+
+static void huge_release(void *mem, size_t size)
+{
+	munmap(mem, (size + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+}
+
+/* A copy of the image in 2 MiB-aligned memory advised to use huge pages,
+ * or NULL. */
+static uint8_t *huge_copy(const uint8_t *src, size_t size)
+{
+	size_t len = (size + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+	uint8_t *raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) &
+				 ~(uintptr_t)(HUGE_SZ - 1));
+	/* Trim to the aligned part. */
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + len + HUGE_SZ > p + len)
+		munmap(p + len, (size_t)(raw + len + HUGE_SZ - (p + len)));
+	madvise(p, len, MADV_HUGEPAGE);
+	memcpy(p, src, size);
+	return p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: engine_bench --zone FILE --queries FILE [--origin NAME]\n"
+		"                    [--seconds S] [--rounds R] [--count N]\n"
+		"                    [--cpu C] [--no-hugepages] [--quiet]\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *zone = NULL, *qfile = NULL, *origin = NULL;
+	double seconds = 3.0;
+	long rounds = 3, count = 0;
+	int cpu = -1;
+	bool quiet = false, huge = true;
+	static const struct option lo[] = {
+		{ "zone", required_argument, NULL, 'z' },
+		{ "queries", required_argument, NULL, 'q' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "no-hugepages", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "z:q:o:s:r:n:c:Qh", lo, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'z': zone = optarg; break;
+		case 'q': qfile = optarg; break;
+		case 'o': origin = optarg; break;
+		case 's': seconds = atof(optarg); break;
+		case 'r': rounds = atol(optarg); break;
+		case 'n': count = atol(optarg); break;
+		case 'c': cpu = atoi(optarg); break;
+		case 'Q': quiet = true; break;
+		case 'H': huge = false; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!zone || !qfile || seconds <= 0 || rounds < 1 || count < 0) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* Pin to one CPU: the last one we may run on, unless told. */
+	cpu_set_t set;
+
+	if (cpu < 0) {
+		CPU_ZERO(&set);
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			for (int c = 0; c < CPU_SETSIZE; c++)
+				if (CPU_ISSET(c, &set))
+					cpu = c;
+		if (cpu < 0)
+			cpu = 0;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		fprintf(stderr, "engine_bench: cannot pin to cpu %d: %s\n",
+			cpu, strerror(errno));
+
+	/* Compile. */
+	struct ditto_compile_opts copts = {
+		.origin = origin,
+		.default_ttl = 3600,
+		.limits = { .max_names = 100000000, .max_records = 100000000 },
+		.log = stderr,
+	};
+	struct ditto_compiled comp;
+
+	memset(&comp, 0, sizeof(comp));
+	bool hwm_ok = reset_hwm();
+	long rss0 = status_kb("VmRSS");
+	double t0 = now_s();
+	int rc = ditto_compile_file(zone, &copts, &comp);
+	double compile_s = now_s() - t0;
+	long hwm1 = status_kb("VmHWM"), rss1 = status_kb("VmRSS");
+
+	if (rc != 0) {
+		fprintf(stderr, "engine_bench: compile %s: %s: %s\n", zone,
+			ditto_strerror(rc), comp.first_error);
+		return 1;
+	}
+	if (!hwm_ok)
+		fprintf(stderr, "engine_bench: cannot reset VmHWM; peak is "
+				"process-wide\n");
+	double recs = (double)comp.records;
+	double peak_b = (double)(hwm1 - rss0) * 1024.0;
+	double held_b = (double)(rss1 - rss0) * 1024.0;
+
+	printf("zone        %s: %zu records, %zu names, serial %u, "
+	       "%u warnings\n", zone, comp.records, comp.names, comp.serial,
+	       comp.warnings);
+	printf("compile     %.3f s, %.0f records/s, %.3f s per million "
+	       "records\n", compile_s, recs / compile_s,
+	       compile_s * 1e6 / recs);
+	printf("image       %zu bytes, %.1f bytes/record, %.1f bytes/name\n",
+	       comp.size, (double)comp.size / recs,
+	       (double)comp.size / (double)comp.names);
+	printf("memory      compile peak +%.1f MiB (%.1f bytes/record), "
+	       "held after +%.1f MiB\n", peak_b / 1048576.0, peak_b / recs,
+	       held_b / 1048576.0);
+
+	struct ditto_image *img = NULL;
+	char err[256] = "";
+	const uint8_t *mem = comp.image;
+	void (*release)(void *, size_t) = NULL;
+	long huge0 = anon_huge_kb();
+
+	if (huge) {
+		uint8_t *h = huge_copy(comp.image, comp.size);
+
+		if (h) {
+			mem = h;
+			release = huge_release;
+		} else {
+			fprintf(stderr, "engine_bench: no hugepage copy: %s\n",
+				strerror(errno));
+		}
+	}
+	t0 = now_s();
+	rc = ditto_image_open(mem, comp.size, release, &img, err,
+			      sizeof(err));
+	double open_s = now_s() - t0;
+
+	if (rc != 0) {
+		fprintf(stderr, "engine_bench: image open: %s: %s\n",
+			ditto_strerror(rc), err);
+		return 1;
+	}
+	printf("open        %.3f ms (validate), image in %s pages "
+	       "(%ld kB huge)\n", open_s * 1e3,
+	       release ? "transparent huge" : "4 KiB",
+	       release ? anon_huge_kb() - huge0 : 0L);
+
+	struct ditto_zone_table *t_empty = ditto_zone_table_new();
+	struct ditto_zone_table *zones =
+		t_empty ? ditto_zone_table_with(t_empty, img, NULL) : NULL;
+
+	if (!zones) {
+		fprintf(stderr, "engine_bench: zone table: out of memory\n");
+		return 1;
+	}
+
+	/* Queries. */
+	FILE *qf = fopen(qfile, "r");
+
+	if (!qf) {
+		fprintf(stderr, "engine_bench: %s: %s\n", qfile,
+			strerror(errno));
+		return 1;
+	}
+	size_t nq = 0, qcap = 1 << 16, bcap = 1 << 22, blen = 0;
+	struct query *qs = malloc(qcap * sizeof(*qs));
+	uint8_t *pk = malloc(bcap);
+	char line[1024];
+	unsigned lineno = 0;
+
+	if (!qs || !pk)
+		return 1;
+	while (fgets(line, sizeof(line), qf)) {
+		char name[512], type[32], exp[32] = "";
+		uint8_t wire[DITTO_MAX_NAME + 1];
+		size_t wl;
+		int qt, e = EXP_NONE;
+
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%511s %31s %31s", name, type, exp) < 2 ||
+		    (qt = parse_type(type)) < 0 ||
+		    !(wl = text_to_wire(name, wire))) {
+			fprintf(stderr, "engine_bench: %s:%u: bad query\n",
+				qfile, lineno);
+			return 1;
+		}
+		for (int i = 1; i < EXP_COUNT && exp[0]; i++)
+			if (!strcmp(exp, expect_names[i]))
+				e = i;
+		if (nq == qcap) {
+			qcap *= 2;
+			qs = realloc(qs, qcap * sizeof(*qs));
+		}
+		if (blen + 512 > bcap) {
+			bcap *= 2;
+			pk = realloc(pk, bcap);
+		}
+		if (!qs || !pk)
+			return 1;
+		qs[nq].off = (uint32_t)blen;
+		qs[nq].len = (uint16_t)build_query(pk + blen, (uint16_t)nq,
+						   wire, wl, (uint16_t)qt);
+		qs[nq].qtype = (uint16_t)qt;
+		qs[nq].expect = (uint8_t)e;
+		blen += (qs[nq].len + 7u) & ~7u;
+		nq++;
+	}
+	fclose(qf);
+	if (!nq) {
+		fprintf(stderr, "engine_bench: %s: no queries\n", qfile);
+		return 1;
+	}
+
+	/* One checked pass. */
+	struct ditto_answer_cfg cfg = { .edns_max = DITTO_EDNS_DEFAULT };
+	static uint8_t resp[65536];
+	unsigned long rcodes[32] = { 0 }, ok[EXP_COUNT] = { 0 },
+		      bad[EXP_COUNT] = { 0 }, nexp[EXP_COUNT] = { 0 };
+	unsigned long dropped = 0, tc = 0, wild = 0, refer = 0, bytes = 0,
+		      nbad = 0;
+
+	for (size_t i = 0; i < nq; i++) {
+		const uint8_t *q = pk + qs[i].off;
+		struct ditto_answer_info info = { 0 };
+		struct verdict v;
+		size_t rl = ditto_answer(zones, &cfg, q, qs[i].len, resp,
+					 sizeof(resp), 0, &info);
+
+		if (!rl) {
+			dropped++;
+			memset(&v, 0, sizeof(v));
+		} else {
+			inspect(q, qs[i].len, resp, rl, &info, &v);
+			rcodes[info.rcode & 31]++;
+		}
+		bytes += rl;
+		tc += !!(info.flags & DITTO_INFO_TC);
+		wild += !!(info.flags & DITTO_INFO_WILDCARD);
+		refer += !!(info.flags & DITTO_INFO_REFERRAL);
+		nexp[qs[i].expect]++;
+		if (rl && judge(qs[i].expect, qs[i].qtype, &v, &info)) {
+			ok[qs[i].expect]++;
+			continue;
+		}
+		bad[qs[i].expect]++;
+		if (nbad++ < 10 && !quiet) {
+			char txt[1024];
+
+			dns_name_to_text(q + DNS_HDR_LEN, txt, sizeof(txt));
+			fprintf(stderr,
+				"MISMATCH %s type %u expect %s: len %zu rcode "
+				"%u aa %d qr %d tc %d echo %d an %u ns %u ar %u "
+				"first-an %d first-ns %d info 0x%x\n", txt,
+				qs[i].qtype, expect_names[qs[i].expect], rl,
+				v.rcode, v.aa, v.qr, v.tc, v.echo, v.an, v.ns,
+				v.ar, v.first_an, v.first_ns, info.flags);
+		}
+	}
+	printf("queries     %zu from %s, %.1f bytes/response average\n", nq,
+	       qfile, (double)bytes / (double)nq);
+	printf("rcodes      NOERROR %lu, NXDOMAIN %lu, REFUSED %lu, "
+	       "SERVFAIL %lu, FORMERR %lu, other %lu, dropped %lu; "
+	       "TC %lu, wildcard %lu, referral %lu\n",
+	       rcodes[DNS_R_NOERROR], rcodes[DNS_R_NXDOMAIN],
+	       rcodes[DNS_R_REFUSED], rcodes[DNS_R_SERVFAIL],
+	       rcodes[DNS_R_FORMERR],
+	       nq - dropped - rcodes[0] - rcodes[3] - rcodes[5] - rcodes[2] -
+		       rcodes[1], dropped, tc, wild, refer);
+	printf("checks     ");
+	for (int e = 0; e < EXP_COUNT; e++)
+		if (nexp[e])
+			printf(" %s %lu/%lu", expect_names[e], ok[e], nexp[e]);
+	printf("%s\n", nbad ? "  <-- WRONG ANSWERS" : "  (all as expected)");
+
+	/* Timed answering. */
+	unsigned long sink = 0;
+	double ns_q, *per = calloc((size_t)rounds, sizeof(double));
+	size_t qi = 0;
+
+	if (!per)
+		return 1;
+	if (count) {
+		t0 = now_s();
+		for (long k = 0; k < count; k++) {
+			struct ditto_answer_info info;
+
+			sink += ditto_answer(zones, &cfg, pk + qs[qi].off,
+					     qs[qi].len, resp, sizeof(resp), 0,
+					     &info);
+			if (++qi == nq)
+				qi = 0;
+		}
+		ns_q = (now_s() - t0) * 1e9 / (double)count;
+		rounds = 1;
+		per[0] = ns_q;
+	} else {
+		for (long r = 0; r < rounds; r++) {
+			double dur = seconds / (double)rounds, el;
+			unsigned long n = 0;
+
+			t0 = now_s();
+			do {
+				for (int k = 0; k < 1024; k++) {
+					struct ditto_answer_info info;
+
+					sink += ditto_answer(zones, &cfg,
+							     pk + qs[qi].off,
+							     qs[qi].len, resp,
+							     sizeof(resp), 0,
+							     &info);
+					if (++qi == nq)
+						qi = 0;
+				}
+				n += 1024;
+				el = now_s() - t0;
+			} while (el < dur);
+			per[r] = el * 1e9 / (double)n;
+			if (!quiet)
+				printf("round %ld     %lu queries in %.3f s: "
+				       "%.1f ns/query\n", r + 1, n, el, per[r]);
+		}
+		qsort(per, (size_t)rounds, sizeof(double), cmp_double);
+		ns_q = per[rounds / 2];
+	}
+	printf("answer      %.1f ns/query (median of %ld, best %.1f), "
+	       "%.3f Mqps/core, cpu %d\n", ns_q, rounds, per[0], 1e3 / ns_q,
+	       cpu);
+	printf("RESULT records=%zu names=%zu compile_s=%.4f s_per_Mrec=%.4f "
+	       "image_bytes=%zu image_B_per_rec=%.2f peak_B_per_rec=%.2f "
+	       "held_B_per_rec=%.2f ns_per_query=%.2f ns_best=%.2f mqps=%.4f "
+	       "queries=%zu "
+	       "wrong=%lu noerror=%lu nxdomain=%lu other=%lu sink=%lu\n",
+	       comp.records, comp.names, compile_s, compile_s * 1e6 / recs,
+	       comp.size, (double)comp.size / recs, peak_b / recs,
+	       held_b / recs, ns_q, per[0], 1e3 / ns_q, nq, nbad,
+	       rcodes[DNS_R_NOERROR], rcodes[DNS_R_NXDOMAIN],
+	       nq - rcodes[0] - rcodes[3], sink & 1);
+
+	ditto_zone_table_free(zones);
+	ditto_zone_table_free(t_empty);
+	ditto_image_free(img);
+	ditto_compiled_free(&comp);
+	free(per);
+	free(qs);
+	free(pk);
+	return nbad ? 3 : 0;
+}
