@@ -314,7 +314,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: engine_bench --zone FILE --queries FILE [--origin NAME]\n"
 		"                    [--seconds S] [--rounds R] [--count N]\n"
-		"                    [--cpu C] [--no-hugepages] [--quiet]\n");
+		"                    [--cpu C] [--no-hugepages] [--single] [--quiet]\n"
+		"(timed answering uses bursts of 32 unless --single)\n");
 }
 
 int main(int argc, char **argv)
@@ -322,6 +323,7 @@ int main(int argc, char **argv)
 	const char *zone = NULL, *qfile = NULL, *origin = NULL;
 	double seconds = 3.0;
 	long rounds = 3, count = 0;
+	bool single = false;
 	int cpu = -1;
 	bool quiet = false, huge = true;
 	static const struct option lo[] = {
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'Q' },
 		{ "no-hugepages", no_argument, NULL, 'H' },
+		{ "single", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -351,6 +354,7 @@ int main(int argc, char **argv)
 		case 'c': cpu = atoi(optarg); break;
 		case 'Q': quiet = true; break;
 		case 'H': huge = false; break;
+		case 'S': single = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -523,6 +527,7 @@ int main(int argc, char **argv)
 	/* One checked pass. */
 	struct ditto_answer_cfg cfg = { .edns_max = DITTO_EDNS_DEFAULT };
 	static uint8_t resp[65536];
+	static uint8_t burst_resp[DITTO_BURST_MAX][2048];
 	unsigned long rcodes[32] = { 0 }, ok[EXP_COUNT] = { 0 },
 		      bad[EXP_COUNT] = { 0 }, nexp[EXP_COUNT] = { 0 };
 	unsigned long dropped = 0, tc = 0, wild = 0, refer = 0, bytes = 0,
@@ -609,7 +614,7 @@ int main(int argc, char **argv)
 
 			t0 = now_s();
 			do {
-				for (int k = 0; k < 1024; k++) {
+				for (int k = 0; k < 1024 && single; k++) {
 					struct ditto_answer_info info;
 
 					sink += ditto_answer(zones, &cfg,
@@ -619,6 +624,24 @@ int main(int argc, char **argv)
 							     &info);
 					if (++qi == nq)
 						qi = 0;
+				}
+				/* Bursts of 32, as a dataplane worker answers. */
+				for (int k = 0; k < 1024 / DITTO_BURST_MAX && !single;
+				     k++) {
+					struct ditto_query b[DITTO_BURST_MAX];
+
+					for (int j = 0; j < DITTO_BURST_MAX; j++) {
+						b[j].q = pk + qs[qi].off;
+						b[j].qlen = (uint16_t)qs[qi].len;
+						b[j].resp = burst_resp[j];
+						b[j].cap = sizeof(burst_resp[j]);
+						if (++qi == nq)
+							qi = 0;
+					}
+					ditto_answer_burst(zones, &cfg, b,
+							   DITTO_BURST_MAX, 0);
+					for (int j = 0; j < DITTO_BURST_MAX; j++)
+						sink += b[j].resp_len;
 				}
 				n += 1024;
 				el = now_s() - t0;

@@ -922,6 +922,8 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 		o->cut = n->cut;
 		o->wildcard = n->wildcard;
 		o->denial = DITTO_NONE;
+		size_t rel = len - z->apex_len;
+		memcpy(o->rel, name, rel < DITTO_NODE_REL ? rel : DITTO_NODE_REL);
 		if ((rc = render_node(c, (uint32_t)i, o)) < 0)
 			goto out;
 		if (o->rrset_count == 0)
@@ -931,7 +933,7 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	size_t slots = 16;
 	while (slots < c->nnodes * 2)
 		slots *= 2;
-	size_t off_nodes = align4(sizeof(h));
+	size_t off_nodes = (sizeof(h) + 63) & ~(size_t)63;
 	size_t off_index = off_nodes + c->nnodes * sizeof(struct ditto_node);
 	size_t off_names = off_index + slots * sizeof(struct ditto_slot);
 	size_t off_rrsets = align4(off_names + names_len);

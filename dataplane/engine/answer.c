@@ -3,6 +3,7 @@
  * No allocation, no locks, no system calls. */
 #include <string.h>
 
+#include "ditto/hash.h"
 #include "ditto/image.h"
 #include "ditto/wire.h"
 #include "engine.h"
@@ -375,10 +376,12 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 /* One name of the chain in zone z. */
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
-			const struct query *qr, unsigned step,
+			const struct query *qr, unsigned step, uint64_t hash,
 			struct ditto_answer_info *info)
 {
-	uint32_t id = ditto_image_find(z, c->name, c->len);
+	uint32_t id = ditto_image_find_hashed(
+		z, c->name, c->len,
+		step == 0 ? hash : ditto_name_hash(z->hdr->seed, c->name, c->len));
 	const struct ditto_node *n, *cut = NULL;
 
 	if (likely(id != DITTO_NONE)) {
@@ -396,8 +399,10 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		n = &z->nodes[0];
 		for (unsigned d = c->labels - 1u; d > apex; d--) {
 			size_t off = c->loff[c->labels - d];
-			uint32_t e = ditto_image_find(z, c->name + off,
-						      c->len - off);
+			uint32_t e = ditto_image_find_hashed(
+				z, c->name + off, c->len - off,
+				ditto_name_hash(z->hdr->seed, c->name + off,
+						c->len - off));
 			if (e != DITTO_NONE) {
 				n = &z->nodes[e];
 				break;
@@ -514,22 +519,82 @@ static void put_header(struct resp *r, const uint8_t *q, const struct query *qr)
 	dns_put16(r->buf + 10, r->ar);
 }
 
-static void answer_query(struct resp *r, const struct ditto_zone_table *zones,
-			 struct ctx *cs, const struct query *qr,
+/* A query parsed, its zone found and its name hashed: the work done for a
+ * whole burst before any answer, so memory loads overlap (see prefetch). */
+struct prep {
+	struct ctx c0;		/* the query name */
+	struct query qr;
+	const struct ditto_image *zone;
+	uint64_t hash;		/* of c0.name in zone's index */
+	uint32_t node;		/* candidate node from the index, or NONE */
+	uint64_t ce_hash;	/* of the parent name, when ce */
+	bool ce;		/* the name is no node: its parent is wanted */
+	uint16_t rcode;		/* an error found while parsing */
+	bool drop;
+};
+
+static void prepare(struct prep *p, const struct ditto_zone_table *zones,
+		    const uint8_t *q, size_t qlen)
+{
+	struct query *qr = &p->qr;
+
+	memset(qr, 0, sizeof(*qr));
+	p->zone = NULL;
+	p->node = DITTO_NONE;
+	p->ce = false;
+	p->rcode = DNS_R_NOERROR;
+	p->drop = qlen < DNS_HDR_LEN || (q[2] & 0x80);	/* runt, response */
+	if (unlikely(p->drop))
+		return;
+	qr->flags = dns_get16(q + 2);
+	if (unlikely(dns_get16(q + 4) != 1 || !parse_qname(q, qlen, &p->c0) ||
+		     qlen < DNS_HDR_LEN + p->c0.len + 4u)) {
+		p->rcode = DNS_OPCODE(qr->flags) != DNS_OP_QUERY
+				   ? DNS_R_NOTIMP : DNS_R_FORMERR;
+		return;
+	}
+	size_t at = DNS_HDR_LEN + p->c0.len;
+	qr->qtype = dns_get16(q + at);
+	qr->qclass = dns_get16(q + at + 2);
+	qr->qend = (uint16_t)(at + 4);
+	qr->question = true;
+	if (unlikely(!parse_records(q, qlen, qr))) {
+		qr->edns = false;
+		p->rcode = DNS_R_FORMERR;
+	} else if (unlikely(DNS_OPCODE(qr->flags) != DNS_OP_QUERY)) {
+		p->rcode = DNS_R_NOTIMP;
+	} else if (unlikely(qr->edns && qr->edns_version > 0)) {
+		p->rcode = DNS_R_BADVERS;
+	}
+	if (p->rcode != DNS_R_NOERROR || qr->qclass != DNS_CLASS_IN)
+		return;
+	p->zone = zone_table_match_labels(zones, p->c0.name, p->c0.len,
+					  p->c0.loff, p->c0.labels);
+	if (likely(p->zone != NULL)) {
+		p->hash = ditto_name_hash(p->zone->hdr->seed, p->c0.name,
+					  p->c0.len);
+		__builtin_prefetch(&p->zone->index[p->hash &
+						   p->zone->hdr->index_mask]);
+	}
+}
+
+/* The answer for the query name's zone, following the chain. */
+static void answer_query(struct resp *r, const struct prep *p,
 			 struct ditto_answer_info *info)
 {
-	const struct ditto_image *z = zone_table_match_labels(
-		zones, cs[0].name, cs[0].len, cs[0].loff, cs[0].labels);
+	struct ctx chain[CHAIN_MAX];
+	const struct ditto_image *z = p->zone;
 
 	if (unlikely(!z)) {
 		r->rcode = DNS_R_REFUSED;
 		return;
 	}
 	r->aa = true;
-	unsigned step = 0;
-	for (;; step++) {
-		struct ctx *c = &cs[step], *next = &cs[step + 1];
-		enum step s = lookup(r, z, c, next, qr, step, info);
+	for (unsigned step = 0;; step++) {
+		const struct ctx *c = step == 0 ? &p->c0 : &chain[step - 1];
+		struct ctx *next = &chain[step];
+		enum step s = lookup(r, z, c, next, &p->qr, step,
+				     step == 0 ? p->hash : 0, info);
 		if (likely(s == STEP_DONE))
 			break;
 		if (s == STEP_TRUNC) {
@@ -543,70 +608,39 @@ static void answer_query(struct resp *r, const struct ditto_zone_table *zones,
 			break;
 	}
 	for (unsigned i = 0; i < r->nextra; i++) {
-		const struct pending *p = &r->extra[i];
-		if (put_block(r, p->b, p->owner, p->ctx, p->ref, NULL))
-			r->ar = (uint16_t)(r->ar + p->b->rr_count);
+		const struct pending *e = &r->extra[i];
+		if (put_block(r, e->b, e->owner, e->ctx, e->ref, NULL))
+			r->ar = (uint16_t)(r->ar + e->b->rr_count);
 	}
 }
 
-size_t ditto_answer(const struct ditto_zone_table *zones,
-		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
-		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
-		    struct ditto_answer_info *info)
+static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
+		      const uint8_t *q, uint8_t *resp, size_t cap,
+		      unsigned flags, struct ditto_answer_info *info)
 {
-	struct ctx cs[CHAIN_MAX + 1];
-	struct query qr = { 0 };
+	const struct query *qr = &p->qr;
 	struct resp r;
-	struct ditto_answer_info dummy;
 
-	if (!info)
-		info = &dummy;
 	memset(info, 0, sizeof(*info));
-	if (unlikely(qlen < DNS_HDR_LEN || (q[2] & 0x80))) {
-		info->flags = DITTO_INFO_DROPPED;	/* runt, or a response */
+	if (unlikely(p->drop)) {
+		info->flags = DITTO_INFO_DROPPED;
 		return 0;
 	}
-	qr.flags = dns_get16(q + 2);
+	info->qtype = qr->qtype;
 	r.buf = resp;
-	r.len = DNS_HDR_LEN;
 	r.an = r.ns = r.ar = 0;
-	r.rcode = DNS_R_NOERROR;
+	r.rcode = p->rcode;
 	r.aa = r.tc = false;
 	r.nextra = 0;
 
-	bool parsed = false;
-	if (dns_get16(q + 4) == 1 && parse_qname(q, qlen, &cs[0]) &&
-	    qlen >= DNS_HDR_LEN + cs[0].len + 4u) {
-		size_t p = DNS_HDR_LEN + cs[0].len;
-		qr.qtype = dns_get16(q + p);
-		qr.qclass = dns_get16(q + p + 2);
-		qr.qend = (uint16_t)(p + 4);
-		parsed = true;
-	}
-	info->qtype = qr.qtype;
-
 	size_t limit = 512;
-	if (!parsed) {
-		r.rcode = DNS_OPCODE(qr.flags) != DNS_OP_QUERY ? DNS_R_NOTIMP
-							       : DNS_R_FORMERR;
-	} else {
-		qr.question = true;
-		if (!parse_records(q, qlen, &qr)) {
-			qr.edns = false;
-			r.rcode = DNS_R_FORMERR;
-		} else if (DNS_OPCODE(qr.flags) != DNS_OP_QUERY) {
-			r.rcode = DNS_R_NOTIMP;
-		} else if (qr.edns && qr.edns_version > 0) {
-			r.rcode = DNS_R_BADVERS;
-		}
-	}
-	if (qr.edns) {
-		unsigned want = qr.udp_size < 512 ? 512 : qr.udp_size;
+	if (qr->edns) {
+		unsigned want = qr->udp_size < 512 ? 512 : qr->udp_size;
 		limit = want < cfg->edns_max ? want : cfg->edns_max;
 		if (limit < 512)
 			limit = 512;
 		info->flags |= DITTO_INFO_EDNS;
-		if (qr.dnssec_ok)
+		if (qr->dnssec_ok)
 			info->flags |= DITTO_INFO_DO;
 	}
 	if (flags & DITTO_ANSWER_TCP)
@@ -615,8 +649,8 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		limit = RESP_MAX;
 	if (limit > cap)
 		limit = cap;
-	size_t opt = opt_size(&qr, cfg);
-	size_t head = qr.question ? qr.qend : DNS_HDR_LEN;
+	size_t opt = opt_size(qr, cfg);
+	size_t head = qr->question ? qr->qend : DNS_HDR_LEN;
 	if (unlikely(limit < head + opt)) {
 		info->flags |= DITTO_INFO_DROPPED;
 		return 0;
@@ -626,8 +660,8 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		memcpy(resp + DNS_HDR_LEN, q + DNS_HDR_LEN, head - DNS_HDR_LEN);
 	r.len = head;
 
-	if (r.rcode == DNS_R_NOERROR) {
-		switch (qr.qtype) {
+	if (likely(r.rcode == DNS_R_NOERROR)) {
+		switch (qr->qtype) {
 		case DNS_T_AXFR: case DNS_T_IXFR: case DNS_T_MAILA:
 		case DNS_T_MAILB:
 			r.rcode = DNS_R_NOTIMP;	/* transfers: the control process */
@@ -636,10 +670,10 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 			r.rcode = DNS_R_FORMERR;
 			break;
 		default:
-			if (likely(qr.qclass == DNS_CLASS_IN))
-				answer_query(&r, zones, cs, &qr, info);
-			else if (qr.qclass == DNS_CLASS_CH)
-				chaos(&r, &cs[0], &qr, cfg);
+			if (likely(qr->qclass == DNS_CLASS_IN))
+				answer_query(&r, p, info);
+			else if (qr->qclass == DNS_CLASS_CH)
+				chaos(&r, &p->c0, qr, cfg);
 			else
 				r.rcode = DNS_R_REFUSED;
 		}
@@ -650,11 +684,96 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		r.an = r.ns = r.ar = 0;
 		info->flags |= DITTO_INFO_TC;
 	}
-	if (qr.edns)
-		put_opt(&r, &qr, cfg);
-	put_header(&r, q, &qr);
+	if (qr->edns)
+		put_opt(&r, qr, cfg);
+	put_header(&r, q, qr);
 	info->rcode = (uint8_t)r.rcode;
 	return r.len;
+}
+
+size_t ditto_answer(const struct ditto_zone_table *zones,
+		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
+		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
+		    struct ditto_answer_info *info)
+{
+	struct prep p;
+	struct ditto_answer_info dummy;
+
+	prepare(&p, zones, q, qlen);
+	return respond(&p, cfg, q, resp, cap, flags, info ? info : &dummy);
+}
+
+/* The node an index probe would find first, prefetched. */
+static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
+{
+	uint32_t mask = z->hdr->index_mask, tag = (uint32_t)(hash >> 32);
+
+	for (uint32_t k = (uint32_t)hash & mask;; k = (k + 1) & mask) {
+		const struct ditto_slot *s = &z->index[k];
+		if (s->node == DITTO_NONE)
+			return DITTO_NONE;
+		if (s->hash == tag) {
+			__builtin_prefetch(&z->nodes[s->node]);
+			return s->node;
+		}
+	}
+}
+
+/* A burst in stages, so each query's dependent loads (index slot, node,
+ * name and RRsets, block) are prefetched while the others are worked on. */
+void ditto_answer_burst(const struct ditto_zone_table *zones,
+			const struct ditto_answer_cfg *cfg,
+			struct ditto_query *qs, unsigned n, unsigned flags)
+{
+	struct prep p[DITTO_BURST_MAX];
+
+	while (n > DITTO_BURST_MAX) {
+		ditto_answer_burst(zones, cfg, qs, DITTO_BURST_MAX, flags);
+		qs += DITTO_BURST_MAX;
+		n -= DITTO_BURST_MAX;
+	}
+	for (unsigned i = 0; i < n; i++)
+		prepare(&p[i], zones, qs[i].q, qs[i].qlen);
+	for (unsigned i = 0; i < n; i++) {
+		const struct ditto_image *z = p[i].zone;
+		if (!z)
+			continue;
+		p[i].node = probe_prefetch(z, p[i].hash);
+		/* Not a node: the answer will look for the closest encloser
+		 * (NXDOMAIN, wildcard, referral), starting with the parent. */
+		if (p[i].node == DITTO_NONE && p[i].c0.labels > z->hdr->apex_labels + 1u) {
+			const struct ctx *c = &p[i].c0;
+			size_t off = c->loff[1];
+			p[i].ce_hash = ditto_name_hash(z->hdr->seed, c->name + off,
+						       c->len - off);
+			__builtin_prefetch(&z->index[p[i].ce_hash &
+						     z->hdr->index_mask]);
+			p[i].ce = true;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (p[i].ce)
+			probe_prefetch(p[i].zone, p[i].ce_hash);
+	for (unsigned i = 0; i < n; i++) {
+		if (p[i].node == DITTO_NONE)
+			continue;
+		const struct ditto_image *z = p[i].zone;
+		const struct ditto_node *nd = &z->nodes[p[i].node];
+		__builtin_prefetch(z->rrsets + nd->rrsets);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (p[i].node == DITTO_NONE)
+			continue;
+		const struct ditto_image *z = p[i].zone;
+		const struct ditto_node *nd = &z->nodes[p[i].node];
+		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
+		if (rs)
+			__builtin_prefetch(z->blocks + (p[i].qr.dnssec_ok
+							? rs->block_do : rs->block));
+	}
+	for (unsigned i = 0; i < n; i++)
+		qs[i].resp_len = (uint16_t)respond(&p[i], cfg, qs[i].q, qs[i].resp,
+						   qs[i].cap, flags, &qs[i].info);
 }
 
 size_t ditto_image_render_rrset(const struct ditto_image *z,

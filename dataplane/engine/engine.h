@@ -41,6 +41,11 @@ void ditto_image_free(struct ditto_image *img);
 uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 			  size_t len);
 
+/* The same for a name known to be at or below the apex, with its hash
+ * (ditto_name_hash with the image's seed): the answer path's probe. */
+uint32_t ditto_image_find_hashed(const struct ditto_image *img,
+				 const uint8_t *name, size_t len, uint64_t hash);
+
 /* The RRset of type at node, or NULL. */
 const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,
 					   const struct ditto_node *node,
@@ -105,6 +110,25 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
 		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
 		    struct ditto_answer_info *info);
+
+/* One query of a burst: in, the query and a response buffer (which may
+ * be the query's own); out, the response length (0: drop) and info. */
+struct ditto_query {
+	const uint8_t *q;
+	uint8_t *resp;
+	uint16_t qlen;
+	uint16_t cap;
+	uint16_t resp_len;
+	struct ditto_answer_info info;
+};
+
+#define DITTO_BURST_MAX 32
+
+/* Answer n queries as ditto_answer() would, interleaved so that the
+ * memory loads of one overlap the work on the others. */
+void ditto_answer_burst(const struct ditto_zone_table *zones,
+			const struct ditto_answer_cfg *cfg,
+			struct ditto_query *qs, unsigned n, unsigned flags);
 
 /* A message whose question is the node's name and whose answer is one
  * RRset as the image holds it (for dumps and tests); 0 if it won't fit. */

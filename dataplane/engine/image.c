@@ -239,7 +239,7 @@ static int check_header(struct check *c, struct ditto_image *img)
 	const struct ditto_image_section *sn = find_section(h, DITTO_SECT_NODES),
 		*si = find_section(h, DITTO_SECT_INDEX),
 		*sr = find_section(h, DITTO_SECT_RRSETS);
-	if (h->node_count == 0 || sn->count != h->node_count ||
+	if (h->node_count == 0 || sn->count != h->node_count || sn->offset % 64 ||
 	    (uint64_t)sn->count * sizeof(struct ditto_node) != sn->size)
 		return fail(c, DITTO_ECORRUPT, "node count inconsistent");
 	if (si->count != (uint64_t)h->index_mask + 1 ||
@@ -278,6 +278,13 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 		    dns_name_labels(name) != nd->labels || !name_is_lower(name) ||
 		    !dns_name_is_sub(name, nd->name_len, h->apex, h->apex_len))
 			return fail(c, DITTO_ECORRUPT, "node %u: bad name", i);
+		size_t rel = nd->name_len - h->apex_len;
+		if (rel > DITTO_NODE_REL)
+			rel = DITTO_NODE_REL;
+		for (size_t b = 0; b < DITTO_NODE_REL; b++)
+			if (nd->rel[b] != (b < rel ? name[b] : 0))
+				return fail(c, DITTO_ECORRUPT,
+					    "node %u: name copy differs", i);
 		if ((nd->flags & ~known) ||
 		    (nd->rrset_count && (nd->rrsets > nrrsets ||
 					 nd->rrset_count > nrrsets - nd->rrsets)))
@@ -443,7 +450,17 @@ void ditto_image_free(struct ditto_image *img)
 uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 			  size_t len)
 {
-	uint64_t h = ditto_name_hash(img->hdr->seed, name, len);
+	const struct ditto_image_hdr *h = img->hdr;
+
+	if (!dns_name_is_sub(name, len, h->apex, h->apex_len))
+		return DITTO_NONE;
+	return ditto_image_find_hashed(img, name, len,
+				       ditto_name_hash(h->seed, name, len));
+}
+
+uint32_t ditto_image_find_hashed(const struct ditto_image *img,
+				 const uint8_t *name, size_t len, uint64_t h)
+{
 	uint32_t mask = img->hdr->index_mask, tag = (uint32_t)(h >> 32);
 
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
@@ -452,10 +469,20 @@ uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 			return DITTO_NONE;
 		if (s->hash != tag)
 			continue;
+		/* Both names end in the apex: compare what is above it. */
 		const struct ditto_node *n = &img->nodes[s->node];
-		if (n->name_len == len &&
-		    memcmp(img->names + n->name, name, len) == 0)
+		size_t rel = len - img->hdr->apex_len;
+		if (n->name_len != len)
+			continue;
+		if (rel <= DITTO_NODE_REL) {
+			if (dns_bytes_eq(n->rel, name, rel))
+				return s->node;
+		} else if (dns_bytes_eq(n->rel, name, DITTO_NODE_REL) &&
+			   dns_bytes_eq(img->names + n->name + DITTO_NODE_REL,
+					name + DITTO_NODE_REL,
+					rel - DITTO_NODE_REL)) {
 			return s->node;
+		}
 	}
 }
 

@@ -9,6 +9,8 @@
 #include "engine.h"
 #include "zonetable.h"
 
+#define ZONE_TABLE_SCAN 8	/* up to this many zones, no hashing */
+
 static size_t table_slots(size_t count)
 {
 	size_t s = 8;
@@ -45,6 +47,15 @@ static struct ditto_zone_table *table_build(struct ditto_image **zones,
 	t->min_labels = 255;
 	for (size_t i = 0; i <= t->mask; i++)
 		t->slots[i].zone = UINT32_MAX;
+	/* Deepest apex first, for the scan of small tables. */
+	for (size_t i = 1; i < count; i++)
+		for (size_t j = i; j > 0 && zones[j - 1]->hdr->apex_labels <
+						    zones[j]->hdr->apex_labels;
+		     j--) {
+			struct ditto_image *tmp = zones[j];
+			zones[j] = zones[j - 1];
+			zones[j - 1] = tmp;
+		}
 	for (size_t i = 0; i < count; i++) {
 		const struct ditto_image_hdr *h = zones[i]->hdr;
 		uint64_t hv = ditto_name_hash(t->seed, h->apex, h->apex_len);
@@ -143,6 +154,23 @@ zone_table_match_labels(const struct ditto_zone_table *t, const uint8_t *name,
 {
 	if (t->count == 0 || labels < t->min_labels)
 		return NULL;
+	if (t->count <= ZONE_TABLE_SCAN) {
+		/* A few zones: compare suffixes, deepest apex first. */
+		for (size_t i = 0; i < t->count; i++) {
+			const struct ditto_image_hdr *h = t->zones[i]->hdr;
+			if (h->apex_labels > labels)
+				continue;
+			size_t off = h->apex_labels == labels
+					     ? 0
+					     : loff[labels - h->apex_labels];
+			if (h->apex_labels == 0)
+				off = len - 1;
+			if (len - off == h->apex_len &&
+			    dns_bytes_eq(name + off, h->apex, h->apex_len))
+				return t->zones[i];
+		}
+		return NULL;
+	}
 	unsigned top = labels < t->max_labels ? labels : t->max_labels;
 	for (unsigned d = top + 1; d-- > t->min_labels;) {
 		size_t off = d == 0 ? len - 1 : loff[labels - d];

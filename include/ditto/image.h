@@ -17,7 +17,8 @@
  *   |                           |  apex, hash seed, section table
  *   +---------------------------+ sections[] (any order, no overlap)
  *   | NODES  ditto_node[n]      |  node 0 is the apex; one node per owner
- *   |                           |  name, empty non-terminals included
+ *   |                           |  name, empty non-terminals included;
+ *   |                           |  64 bytes, 64-byte aligned
  *   | INDEX  ditto_slot[m]      |  open-addressed hash index over node
  *   |                           |  names, m a power of two, keyed SipHash
  *   |                           |  with the per-image seed
@@ -104,6 +105,10 @@ enum ditto_node_flags {
 	DITTO_NODE_ENT = 1u << 5,	/* empty non-terminal */
 };
 
+#define DITTO_NODE_REL 32	/* bytes of a node's name kept in the node */
+
+/* One cache line: the hash probe's name comparison needs nothing else for
+ * names up to DITTO_NODE_REL bytes above the apex. */
 struct ditto_node {
 	uint32_t name;		/* NAMES offset of the lowercase wire name */
 	uint8_t name_len;	/* wire length, root label included */
@@ -117,7 +122,11 @@ struct ditto_node {
 	uint16_t rrset_count;
 	uint16_t reserved;
 	uint32_t denial;	/* reserved for DNSSEC denial data, DITTO_NONE */
+	uint8_t rel[DITTO_NODE_REL];	/* the name's first bytes, up to the
+					 * apex, zero-padded */
 };
+
+_Static_assert(sizeof(struct ditto_node) == 64, "a node is one cache line");
 
 enum ditto_rrset_flags {
 	DITTO_RRSET_SIGNED = 1u << 0,	/* block_do carries RRSIGs */
