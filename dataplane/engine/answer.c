@@ -40,6 +40,7 @@ struct pending {
 	const struct ditto_block *b;
 	const struct ctx *ctx;
 	uint16_t owner, ref;
+	bool required;		/* glue of a referral: TC when cut short */
 };
 
 struct resp {
@@ -48,6 +49,7 @@ struct resp {
 	uint16_t an, ns, ar;
 	uint16_t rcode;		/* 12 bits: extended rcode included */
 	bool aa, tc;
+	bool tc_kept;		/* TC set, the partial message kept */
 	struct pending extra[EXTRA_MAX];
 	unsigned nextra;
 };
@@ -127,7 +129,6 @@ static bool parse_records(const uint8_t *q, size_t qlen, struct query *qr)
 		 ar = dns_get16(q + 10);
 
 	for (unsigned i = 0; i < an + ns + ar; i++) {
-		size_t owner = p;
 		if (!skip_name(q, qlen, &p) || qlen - p < 10)
 			return false;
 		uint16_t type = dns_get16(q + p);
@@ -135,8 +136,8 @@ static bool parse_records(const uint8_t *q, size_t qlen, struct query *qr)
 		if (rdlen > qlen - p - 10)
 			return false;
 		if (type == DNS_T_OPT) {
-			/* One OPT, in the additional section, owned by root. */
-			if (i < an + ns || qr->edns || q[owner] != 0)
+			/* One OPT, in the additional section. */
+			if (i < an + ns || qr->edns)
 				return false;
 			qr->edns = true;
 			qr->udp_size = dns_get16(q + p + 2);
@@ -147,7 +148,7 @@ static bool parse_records(const uint8_t *q, size_t qlen, struct query *qr)
 		}
 		p += 10 + rdlen;
 	}
-	return true;
+	return p == qlen;	/* nothing after the records */
 }
 
 /* ---- rendering -------------------------------------------------------- */
@@ -192,6 +193,43 @@ static const struct ditto_block *block_at(const struct ditto_image *z,
 	return (const struct ditto_block *)(const void *)(z->blocks + off);
 }
 
+/* As many whole RRs of a block as fit (the additional section may be cut
+ * short); returns how many. */
+static unsigned put_block_rrs(struct resp *r, const struct ditto_block *b,
+			      uint16_t owner, const struct ctx *c, uint16_t ref)
+{
+	if (likely(put_block(r, b, owner, c, ref, NULL)))
+		return b->rr_count;
+	const uint8_t *d = ditto_block_data(b);
+	size_t room = r->limit - r->len, end = 0;
+	unsigned n = 0;
+	/* RRs are framed: a 2-byte owner slot, 10 bytes, rdata. */
+	while (n < b->rr_count) {
+		size_t next = end + 12 + dns_get16(d + end + 10);
+		if (next > room)
+			break;
+		end = next;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	uint8_t *o = r->buf + r->len;
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+	memcpy(o, d, end);
+	for (unsigned i = 0; i < b->fixup_count && f[i].pos < end; i++) {
+		unsigned v = DITTO_FIX_VALUE(f[i].code);
+		switch (DITTO_FIX_KIND(f[i].code)) {
+		case DITTO_FIX_OWNER: v = owner; break;
+		case DITTO_FIX_DEPTH: v = c->map[v]; break;
+		case DITTO_FIX_SELF: v += (unsigned)r->len; break;
+		default: v += ref; break;
+		}
+		put_ptr(o + f[i].pos, v);
+	}
+	r->len += end;
+	return n;
+}
+
 /* Add an RRset to the answer or authority section; queue its additional
  * block. False when it does not fit. */
 static bool put_rrset(struct resp *r, const struct ditto_image *z,
@@ -209,7 +247,7 @@ static bool put_rrset(struct resp *r, const struct ditto_image *z,
 	uint32_t x = dnssec_ok ? rs->extra_do : rs->extra;
 	if (x != DITTO_NONE && r->nextra < EXTRA_MAX)
 		r->extra[r->nextra++] = (struct pending){ block_at(z, x), c,
-							  owner, pos };
+							  owner, pos, false };
 	if (at)
 		*at = pos;
 	return true;
@@ -277,17 +315,23 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 
 enum step { STEP_DONE, STEP_NEXT, STEP_TRUNC };
 
+/* The delegation at cut (RFC 1034 4.3.2 3b). After a CNAME the answer
+ * stays authoritative; alone it is not. */
 static enum step referral(struct resp *r, const struct ditto_image *z,
 			  const struct ditto_node *cut, const struct ctx *c,
-			  bool dnssec_ok)
+			  bool dnssec_ok, unsigned step)
 {
 	const struct ditto_rrset *ns = ditto_node_rrset(z, cut, DNS_T_NS);
 	uint16_t owner = c->map[cut->labels];
 
-	r->aa = false;
+	if (step == 0)
+		r->aa = false;
 	if (!put_rrset(r, z, ns, c, owner, false, &r->ns, NULL))
 		return STEP_TRUNC;
-	if (dnssec_ok) {
+	/* RFC 9471: glue that does not fit sets TC. */
+	if (r->nextra)
+		r->extra[r->nextra - 1].required = true;
+	if (dnssec_ok && (z->hdr->flags & DITTO_IMAGE_SIGNED)) {
 		const struct ditto_rrset *ds = ditto_node_rrset(z, cut, DNS_T_DS);
 		if (ds && !put_rrset(r, z, ds, c, owner, true, &r->ns, NULL))
 			return STEP_TRUNC;
@@ -298,8 +342,9 @@ static enum step referral(struct resp *r, const struct ditto_image *z,
 /* RFC 6672: the DNAME, a CNAME synthesized from it, and the next name. */
 static enum step dname(struct resp *r, const struct ditto_image *z,
 		       const struct ditto_node *d, const struct ctx *c,
-		       struct ctx *next, bool dnssec_ok)
+		       struct ctx *next, const struct query *qr)
 {
+	bool dnssec_ok = qr->dnssec_ok;
 	const struct ditto_rrset *rs = ditto_node_rrset(z, d, DNS_T_DNAME);
 	const struct ditto_block *b = block_at(z, rs->block);
 	uint16_t at;
@@ -313,7 +358,7 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 	size_t prefix = c->loff[c->labels - d->labels];
 	if (prefix + tlen > DITTO_MAX_NAME) {
 		r->rcode = DNS_R_YXDOMAIN;
-		return STEP_DONE;
+		return put_negative(r, z, c, dnssec_ok) ? STEP_DONE : STEP_TRUNC;
 	}
 	/* CNAME <query name> -> <prefix labels><pointer to the DNAME target> */
 	size_t rdlen = prefix + 2;
@@ -335,7 +380,9 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 	size_t cname_rdata = r->len + 12;
 	r->len += 12 + rdlen;
 	r->an++;
-	if (!ctx_from_packet(next, r->buf, r->len, cname_rdata))
+	/* A CNAME query is answered by the CNAME itself. */
+	if (qr->qtype == DNS_T_CNAME ||
+	    !ctx_from_packet(next, r->buf, r->len, cname_rdata))
 		return STEP_DONE;
 	return STEP_NEXT;
 }
@@ -425,11 +472,9 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 	}
 	if (unlikely(cut != NULL)) {
 		if (cut->flags & DITTO_NODE_DNAME)
-			return dname(r, z, cut, c, next, qr->dnssec_ok);
-		if (step > 0)
-			return STEP_DONE;	/* a chain into a delegation */
+			return dname(r, z, cut, c, next, qr);
 		info->flags |= DITTO_INFO_REFERRAL;
-		return referral(r, z, cut, c, qr->dnssec_ok);
+		return referral(r, z, cut, c, qr->dnssec_ok, step);
 	}
 	return answer_node(r, z, n, c, next, qr);
 }
@@ -447,8 +492,7 @@ static void chaos(struct resp *r, const struct ctx *c, const struct query *qr,
 		     (c->len == sizeof(hostname_bind) &&
 		      memcmp(c->name, hostname_bind, sizeof(hostname_bind)) == 0);
 
-	if (!named || !cfg->identity_len ||
-	    (qr->qtype != DNS_T_TXT && qr->qtype != DNS_T_ANY)) {
+	if (!named || !cfg->identity_len || qr->qtype != DNS_T_TXT) {
 		r->rcode = DNS_R_REFUSED;
 		return;
 	}
@@ -467,7 +511,6 @@ static void chaos(struct resp *r, const struct ctx *c, const struct query *qr,
 	memcpy(o + 13, cfg->identity, cfg->identity_len);
 	r->len += 12 + rdlen;
 	r->an = 1;
-	r->aa = true;
 }
 
 /* ---- the entry point -------------------------------------------------- */
@@ -508,7 +551,7 @@ static void put_header(struct resp *r, const uint8_t *q, const struct query *qr)
 
 	if (r->aa)
 		f |= DNS_F_AA;
-	if (r->tc)
+	if (r->tc || r->tc_kept)
 		f |= DNS_F_TC;
 	r->buf[0] = q[0];
 	r->buf[1] = q[1];
@@ -533,6 +576,26 @@ struct prep {
 	bool drop;
 };
 
+/* A DS at a child's apex is the parent's data (RFC 4035 3.1.4.1): when
+ * this node hosts the parent and it delegates the name, answer from it. */
+static const struct ditto_image *ds_zone(const struct ditto_zone_table *zones,
+					 const struct ditto_image *z,
+					 const struct ctx *c)
+{
+	if (c->labels != z->hdr->apex_labels || c->labels == 0)
+		return z;
+	uint8_t loff[DITTO_MAX_LABELS + 1];
+	size_t cut = c->loff[1];
+	for (unsigned i = 1; i < c->labels; i++)
+		loff[i - 1] = (uint8_t)(c->loff[i] - cut);
+	const struct ditto_image *parent = zone_table_match_labels(
+		zones, c->name + cut, c->len - cut, loff, c->labels - 1u);
+	if (!parent)
+		return z;
+	uint32_t id = ditto_image_find(parent, c->name, c->len);
+	return id != DITTO_NONE && parent->nodes[id].cut == id ? parent : z;
+}
+
 static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 		    const uint8_t *q, size_t qlen)
 {
@@ -551,6 +614,12 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 		     qlen < DNS_HDR_LEN + p->c0.len + 4u)) {
 		p->rcode = DNS_OPCODE(qr->flags) != DNS_OP_QUERY
 				   ? DNS_R_NOTIMP : DNS_R_FORMERR;
+		/* Without a question, an OPT still gets one back (RFC 6891 7). */
+		qr->qend = DNS_HDR_LEN;
+		if (dns_get16(q + 4) == 0 && !parse_records(q, qlen, qr))
+			qr->edns = false;
+		if (dns_get16(q + 4) != 0)
+			qr->edns = false;
 		return;
 	}
 	size_t at = DNS_HDR_LEN + p->c0.len;
@@ -562,14 +631,19 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 		qr->edns = false;
 		p->rcode = DNS_R_FORMERR;
 	} else if (unlikely(DNS_OPCODE(qr->flags) != DNS_OP_QUERY)) {
-		p->rcode = DNS_R_NOTIMP;
+		/* NOTIFY and UPDATE belong to the control process. */
+		unsigned op = DNS_OPCODE(qr->flags);
+		p->rcode = op == 4 || op == 5 ? DNS_R_NOTAUTH : DNS_R_NOTIMP;
 	} else if (unlikely(qr->edns && qr->edns_version > 0)) {
 		p->rcode = DNS_R_BADVERS;
 	}
-	if (p->rcode != DNS_R_NOERROR || qr->qclass != DNS_CLASS_IN)
+	if (p->rcode != DNS_R_NOERROR ||
+	    (qr->qclass != DNS_CLASS_IN && qr->qclass != DNS_CLASS_ANY))
 		return;
 	p->zone = zone_table_match_labels(zones, p->c0.name, p->c0.len,
 					  p->c0.loff, p->c0.labels);
+	if (unlikely(qr->qtype == DNS_T_DS) && p->zone)
+		p->zone = ds_zone(zones, p->zone, &p->c0);
 	if (likely(p->zone != NULL)) {
 		p->hash = ditto_name_hash(p->zone->hdr->seed, p->c0.name,
 					  p->c0.len);
@@ -609,8 +683,10 @@ static void answer_query(struct resp *r, const struct prep *p,
 	}
 	for (unsigned i = 0; i < r->nextra; i++) {
 		const struct pending *e = &r->extra[i];
-		if (put_block(r, e->b, e->owner, e->ctx, e->ref, NULL))
-			r->ar = (uint16_t)(r->ar + e->b->rr_count);
+		unsigned n = put_block_rrs(r, e->b, e->owner, e->ctx, e->ref);
+		r->ar = (uint16_t)(r->ar + n);
+		if (n < e->b->rr_count && e->required)
+			r->tc_kept = true;
 	}
 }
 
@@ -630,7 +706,7 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 	r.buf = resp;
 	r.an = r.ns = r.ar = 0;
 	r.rcode = p->rcode;
-	r.aa = r.tc = false;
+	r.aa = r.tc = r.tc_kept = false;
 	r.nextra = 0;
 
 	size_t limit = 512;
@@ -662,15 +738,15 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 
 	if (likely(r.rcode == DNS_R_NOERROR)) {
 		switch (qr->qtype) {
-		case DNS_T_AXFR: case DNS_T_IXFR: case DNS_T_MAILA:
-		case DNS_T_MAILB:
+		case 0: case DNS_T_AXFR:
 			r.rcode = DNS_R_NOTIMP;	/* transfers: the control process */
 			break;
-		case DNS_T_OPT: case DNS_T_TSIG: case DNS_T_TKEY:
-			r.rcode = DNS_R_FORMERR;
+		case DNS_T_IXFR:
+			r.rcode = DNS_R_NOTAUTH;
 			break;
 		default:
-			if (likely(qr->qclass == DNS_CLASS_IN))
+			if (likely(qr->qclass == DNS_CLASS_IN ||
+				   qr->qclass == DNS_CLASS_ANY))
 				answer_query(&r, p, info);
 			else if (qr->qclass == DNS_CLASS_CH)
 				chaos(&r, &p->c0, qr, cfg);
