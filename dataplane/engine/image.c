@@ -174,6 +174,51 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 	return 0;
 }
 
+/* A chain target (CNAME, DNAME) the answer path will read; a DNAME's is
+ * written out in full, so the synthesis can copy it. */
+static bool target_in(const struct ditto_block *b, bool literal)
+{
+	const uint8_t *d = ditto_block_data(b);
+
+	if (b->target == 0)
+		return false;
+	if (!literal)
+		return true;
+	return dns_name_len(d + b->target, b->len - b->target) != 0;
+}
+
+/* What the flags promise the answer path, the RRsets keep. */
+static int check_flags(struct check *c, const struct ditto_image *img,
+		       const struct ditto_node *nd)
+{
+	static const struct {
+		uint16_t flag, type;
+		bool literal;
+	} need[] = {
+		{ DITTO_NODE_DELEG, DNS_T_NS, false },
+		{ DITTO_NODE_CNAME, DNS_T_CNAME, false },
+		{ DITTO_NODE_DNAME, DNS_T_DNAME, true },
+	};
+
+	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+		if (!(nd->flags & need[k].flag))
+			continue;
+		const struct ditto_rrset *rs = ditto_node_rrset(img, nd,
+								need[k].type);
+		if (!rs)
+			return fail(c, DITTO_ECORRUPT, "flags promise type %u",
+				    need[k].type);
+		if (need[k].type == DNS_T_NS)
+			continue;
+		const struct ditto_block *b = (const void *)(img->blocks + rs->block),
+			*bd = (const void *)(img->blocks + rs->block_do);
+		if (!target_in(b, need[k].literal) || b->target != bd->target)
+			return fail(c, DITTO_ECORRUPT, "type %u: bad target",
+				    need[k].type);
+	}
+	return 0;
+}
+
 static const struct ditto_image_section *
 find_section(const struct ditto_image_hdr *h, uint32_t id)
 {
@@ -328,6 +373,8 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 			if ((rc = check_rrset(c, &img->rrsets[nd->rrsets + r],
 					      depth)) < 0)
 				return prefix(c, rc, "node", i);
+		if ((rc = check_flags(c, img, nd)) < 0)
+			return prefix(c, rc, "node", i);
 	}
 
 	/* Every node is found through the index, and nothing else is. */
