@@ -329,6 +329,27 @@ static uint32_t find_node(const struct compiler *c, const uint8_t *name,
 	return nameset_get_node(&c->z.names, (uint32_t)id);
 }
 
+static bool rdata_well_formed(const struct zone *z, const struct zrec *r)
+{
+	const uint8_t *d = rec_rdata(z, r);
+	size_t n = r->rdlen, a, b;
+
+	switch (r->type) {
+	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
+		return dns_name_len(d, n) == n;
+	case DNS_T_MX:
+		return n > 2 && dns_name_len(d + 2, n - 2) == n - 2;
+	case DNS_T_SRV:
+		return n > 6 && dns_name_len(d + 6, n - 6) == n - 6;
+	case DNS_T_SOA:
+		a = dns_name_len(d, n);
+		b = a ? dns_name_len(d + a, n - a) : 0;
+		return a && b && n - a - b == 20;
+	default:
+		return true;
+	}
+}
+
 /* Semantic checks (RFC 1034, 2181, 6672) and zone cuts. */
 static void check_nodes(struct compiler *c)
 {
@@ -347,6 +368,15 @@ static void check_nodes(struct compiler *c)
 				   dns_name_to_text(z->apex, a, sizeof(a)));
 			r->dropped = 1;
 		}
+	}
+	if (z->out->errors)
+		return;
+	/* Rdata given in RFC 3597 form is not checked by the parser; the
+	 * names the image renders must be well formed. */
+	for (size_t i = 0; i < z->nrec; i++) {
+		const struct zrec *r = &z->recs[i];
+		if (!rdata_well_formed(z, r))
+			zone_error(z, r, "malformed rdata for type %u", r->type);
 	}
 	if (z->out->errors)
 		return;

@@ -69,6 +69,63 @@ static bool name_is_lower(const uint8_t *n)
 	return true;
 }
 
+static bool is_fixup(const struct ditto_block *b, size_t pos)
+{
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+
+	for (unsigned i = 0; i < b->fixup_count; i++)
+		if (f[i].pos == pos)
+			return true;
+	return false;
+}
+
+/* A name at *pos in a block's data: labels, then a root label or a
+ * pointer slot (a fix-up), before end. */
+static bool block_name(const struct ditto_block *b, size_t *pos, size_t end)
+{
+	const uint8_t *d = ditto_block_data(b);
+	size_t p = *pos, n = 0;
+
+	for (;;) {
+		if (p >= end)
+			return false;
+		if (is_fixup(b, p)) {
+			*pos = p + 2;
+			return *pos <= end;
+		}
+		if (d[p] > 63 || (n += 1u + d[p]) > DITTO_MAX_NAME)
+			return false;
+		if (d[p] == 0) {
+			*pos = p + 1;
+			return true;
+		}
+		p += 1u + d[p];
+	}
+}
+
+/* The names the compiler writes in rdata are well formed. */
+static bool rdata_names_ok(const struct ditto_block *b, uint16_t type,
+			   size_t rd, size_t end)
+{
+	size_t p = rd;
+
+	switch (type) {
+	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
+		return block_name(b, &p, end) && p == end;
+	case DNS_T_MX:
+		p += 2;
+		return p < end && block_name(b, &p, end) && p == end;
+	case DNS_T_SRV:
+		p += 6;
+		return p < end && block_name(b, &p, end) && p == end;
+	case DNS_T_SOA:
+		return block_name(b, &p, end) && block_name(b, &p, end) &&
+		       end - p == 20;
+	default:
+		return true;
+	}
+}
+
 /* A block at off in BLOCKS: structure, fix-ups and RR framing.
  * max_depth bounds DEPTH fix-ups; ref_len > 0 allows REF fix-ups below it. */
 static int check_block(struct check *c, uint32_t off, unsigned max_depth,
@@ -118,10 +175,15 @@ static int check_block(struct check *c, uint32_t off, unsigned max_depth,
 		if (b->len - p < 10)
 			return fail(c, DITTO_ECORRUPT,
 				    "block at %u: RR %u truncated", off, rr);
-		p += 10 + dns_get16(d + p + 8);
-		if (p > b->len)
+		size_t rd = p + 10, end = rd + dns_get16(d + p + 8);
+		if (end > b->len)
 			return fail(c, DITTO_ECORRUPT,
 				    "block at %u: RR %u overruns", off, rr);
+		if (!rdata_names_ok(b, dns_get16(d + p), rd, end))
+			return fail(c, DITTO_ECORRUPT,
+				    "block at %u: RR %u has a malformed name",
+				    off, rr);
+		p = end;
 	}
 	if (p != b->len)
 		return fail(c, DITTO_ECORRUPT, "block at %u: %zu stray bytes",
@@ -375,6 +437,11 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 				return prefix(c, rc, "node", i);
 		if ((rc = check_flags(c, img, nd)) < 0)
 			return prefix(c, rc, "node", i);
+		for (uint32_t r = 1; r < nd->rrset_count; r++)
+			if (img->rrsets[nd->rrsets + r - 1].type >=
+			    img->rrsets[nd->rrsets + r].type)
+				return fail(c, DITTO_ECORRUPT, "node %u: RRsets "
+					    "not in type order", i);
 	}
 
 	/* Every node is found through the index, and nothing else is. */
