@@ -280,6 +280,38 @@ static bool node_has(const struct compiler *c, const struct cnode *n,
 	return k > 0;
 }
 
+/* The second record of a type at a node, in file order. */
+static const struct zrec *second_of_type(const struct compiler *c,
+					 const struct cnode *n, uint16_t type)
+{
+	const struct zrec *first = NULL, *second = NULL;
+
+	for (uint32_t i = n->first; i < n->first + n->count; i++) {
+		const struct zrec *r = &c->z.recs[i];
+		if (r->type != type || r->dropped)
+			continue;
+		if (!first || r->line < first->line) {
+			second = first;
+			first = r;
+		} else if (!second || r->line < second->line) {
+			second = r;
+		}
+	}
+	return second ? second : first;
+}
+
+/* The record of a node that comes last in the file. */
+static const struct zrec *last_line(const struct compiler *c,
+				    const struct cnode *n)
+{
+	const struct zrec *last = NULL;
+
+	for (uint32_t i = n->first; i < n->first + n->count; i++)
+		if (!last || c->z.recs[i].line > last->line)
+			last = &c->z.recs[i];
+	return last;
+}
+
 static void drop_node_records(struct compiler *c, struct cnode *n,
 			      bool keep_addresses, const char *why)
 {
@@ -385,7 +417,7 @@ static void check_nodes(struct compiler *c)
 	struct cnode *apex = &c->nodes[0];
 	if (!node_has(c, apex, DNS_T_SOA, &count) || count != 1) {
 		if (count > 1)
-			zone_error(z, &z->recs[apex->first],
+			zone_error(z, second_of_type(c, apex, DNS_T_SOA),
 				   "%zu SOA records at the apex", count);
 		else
 			zone_error(z, NULL, "no SOA record at the apex");
@@ -415,14 +447,18 @@ static void check_nodes(struct compiler *c)
 			    ty != DNS_T_NSEC && !z->recs[j].dropped)
 				other++;
 		}
+		/* Name the record that came last in the file: the one that
+		 * broke the rule. */
 		if (ncname && other)
-			zone_error(z, first, "CNAME beside other data at %s",
+			zone_error(z, last_line(c, n), "CNAME beside other data at %s",
 				   dns_name_to_text(name, t, sizeof(t)));
 		if (ncname > 1)
-			zone_error(z, first, "%zu CNAME records at %s", ncname,
+			zone_error(z, second_of_type(c, n, DNS_T_CNAME),
+				   "%zu CNAME records at %s", ncname,
 				   dns_name_to_text(name, t, sizeof(t)));
 		if (ndname > 1)
-			zone_error(z, first, "%zu DNAME records at %s", ndname,
+			zone_error(z, second_of_type(c, n, DNS_T_DNAME),
+				   "%zu DNAME records at %s", ndname,
 				   dns_name_to_text(name, t, sizeof(t)));
 		if (ncname)
 			n->flags |= DITTO_NODE_CNAME;
@@ -1048,7 +1084,7 @@ out:
 
 static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out, const char *path,
-		       const char *text, size_t len)
+		       const char *text, size_t len, const char *name)
 {
 	struct zone *z = &c->z;
 	int rc;
@@ -1060,7 +1096,7 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 	if ((rc = nameset_init(&z->names)) < 0)
 		return rc;
 	rc = path ? zone_parse_file(z, path)
-		  : zone_parse_text(z, text, len, "<text>");
+		  : zone_parse_text(z, text, len, name ? name : "<text>");
 	if (rc < 0 && !out->errors)
 		zone_error(z, NULL, "%s", ditto_strerror(rc));
 	if (out->errors)
@@ -1091,13 +1127,14 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 
 static int compile_common(const struct ditto_compile_opts *opts,
 			  struct ditto_compiled *out, const char *path,
-			  const char *text, size_t len)
+			  const char *text, size_t len, const char *name)
 {
 	struct compiler c;
 	struct ditto_compile_opts none = { 0 };
 
 	memset(&c, 0, sizeof(c));
-	int rc = compile_run(&c, opts ? opts : &none, out, path, text, len);
+	int rc = compile_run(&c, opts ? opts : &none, out, path, text, len,
+			     name);
 	if (rc < 0) {
 		free(out->image);
 		out->image = NULL;
@@ -1119,15 +1156,14 @@ static int compile_common(const struct ditto_compile_opts *opts,
 int ditto_compile_file(const char *path, const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out)
 {
-	return compile_common(opts, out, path, NULL, 0);
+	return compile_common(opts, out, path, NULL, 0, NULL);
 }
 
 int ditto_compile_text(const char *text, size_t len, const char *name,
 		       const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out)
 {
-	(void)name;
-	return compile_common(opts, out, NULL, text, len);
+	return compile_common(opts, out, NULL, text, len, name);
 }
 
 void ditto_compiled_free(struct ditto_compiled *c)

@@ -123,8 +123,9 @@ static void zone_report(struct zone *z, const struct zrec *r, bool error,
 	if (r && r->line)
 		snprintf(where, sizeof(where), "%s:%u: ", z->files[r->file],
 			 r->line);
-	else if (r && z->nfiles)
-		snprintf(where, sizeof(where), "%s: ", z->files[r->file]);
+	else if (z->nfiles)
+		snprintf(where, sizeof(where), "%s: ",
+			 z->files[r ? r->file : 0]);
 	if (error) {
 		if (z->out->errors++ == 0)
 			snprintf(z->out->first_error,
@@ -508,6 +509,13 @@ static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
 			if (depth > 0 && i < len) {
 				entry[n++] = ' ';
 				line++;
+				break;
+			}
+			if (depth > 0) {
+				struct zrec at = { .file = (uint16_t)file,
+						   .line = start };
+				zone_error(ps->z, &at, "unbalanced '(': the "
+					   "entry never ends");
 				break;
 			}
 			entry[n] = 0;
