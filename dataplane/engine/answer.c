@@ -68,7 +68,7 @@ static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 		uint8_t l = q[p];
 		if (l == 0)
 			break;
-		if (unlikely(l > 63 || n + l + 2 > DITTO_MAX_NAME + 1))
+		if (unlikely(l > 63 || n + l + 2 > DITTO_MAX_NAME))
 			return false;
 		c->loff[labels++] = (uint8_t)n;
 		c->name[n++] = l;
@@ -293,7 +293,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			return false;
 		if (l == 0)
 			break;
-		if (n + l + 2 > DITTO_MAX_NAME + 1 || pos + 1 + l > len)
+		if (n + l + 2 > DITTO_MAX_NAME || pos + 1 + l > len)
 			return false;
 		c->loff[labels] = (uint8_t)n;
 		lpos[labels++] = (uint16_t)pos;

@@ -241,12 +241,25 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 static bool target_in(const struct ditto_block *b, bool literal)
 {
 	const uint8_t *d = ditto_block_data(b);
+	const struct ditto_fixup *f = ditto_block_fixups(b);
+	size_t rd = 12, end, len;	/* the first RR's rdata: after owner
+					 * slot and fixed fields */
 
-	if (b->target == 0)
+	if (b->rr_count == 0 || b->len < rd)
 		return false;
-	if (!literal)
-		return true;
-	return dns_name_len(d + b->target, b->len - b->target) != 0;
+	end = rd + dns_get16(d + 10);
+	if (b->target < rd || b->target >= end)
+		return false;
+	len = literal ? dns_name_len(d + b->target, end - b->target) : 1;
+	if (len == 0)
+		return false;
+	/* Not in the middle of a pointer slot, and a DNAME's name clear of
+	 * every slot: those bytes change when the block is copied. */
+	for (unsigned i = 0; i < b->fixup_count; i++)
+		if (f[i].pos + 2u > b->target && f[i].pos < b->target + len &&
+		    (literal || f[i].pos != b->target))
+			return false;
+	return true;
 }
 
 /* What the flags promise the answer path, the RRsets keep. */
@@ -403,7 +416,9 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 					    "node 0 is not the apex");
 		} else {
 			const struct ditto_node *p;
-			if (nd->parent >= n)
+			/* Canonical order puts a parent first, so its name
+			 * is already checked. */
+			if (nd->parent >= i)
 				return fail(c, DITTO_ECORRUPT,
 					    "node %u: bad parent", i);
 			p = &img->nodes[nd->parent];

@@ -1,0 +1,138 @@
+/* Shared pieces of the fuzz targets (see fuzz.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "compile.h"
+#include "ditto/wire.h"
+#include "fuzz.h"
+#include "sample_zone.h"
+
+static void release_free(void *mem, size_t size)
+{
+	(void)size;
+	free(mem);
+}
+
+int fuzz_open_copy(const uint8_t *bytes, size_t size, struct ditto_image **out)
+{
+	char err[256];
+	uint8_t *copy = malloc(size ? size : 1);
+
+	if (!copy)
+		abort();
+	if (size)
+		memcpy(copy, bytes, size);
+	int rc = ditto_image_open(copy, size, release_free, out, err,
+				  sizeof(err));
+	if (rc < 0)
+		free(copy);
+	return rc;
+}
+
+static struct ditto_image *compile_or_die(const char *text)
+{
+	struct ditto_compile_opts opts = { .default_ttl = 3600 };
+	struct ditto_compiled c;
+	struct ditto_image *img;
+
+	memset(&c, 0, sizeof(c));
+	if (ditto_compile_text(text, strlen(text), "sample", &opts, &c) < 0) {
+		fprintf(stderr, "sample zone does not compile: %s\n",
+			c.first_error);
+		abort();
+	}
+	if (fuzz_open_copy(c.image, c.size, &img) < 0) {
+		fprintf(stderr, "sample image does not open\n");
+		abort();
+	}
+	ditto_compiled_free(&c);
+	return img;
+}
+
+const struct ditto_zone_table *fuzz_sample_table(void)
+{
+	static struct ditto_zone_table *t;
+
+	if (!t) {
+		const char *texts[] = { sample_zone_example(),
+					sample_zone_child(),
+					sample_zone_negttl() };
+		t = ditto_zone_table_new();
+		for (int i = 0; i < 3; i++) {
+			struct ditto_zone_table *n =
+				ditto_zone_table_with(t, compile_or_die(texts[i]),
+						      NULL);
+			ditto_zone_table_free(t);
+			t = n;
+		}
+	}
+	return t;	/* lives as long as the process */
+}
+
+static void die(const char *why, const uint8_t *q, size_t qlen,
+		const uint8_t *r, size_t rlen)
+{
+	fprintf(stderr, "fuzz invariant broken: %s\nquery:", why);
+	for (size_t i = 0; i < qlen; i++)
+		fprintf(stderr, " %02x", q[i]);
+	fprintf(stderr, "\nresponse:");
+	for (size_t i = 0; i < rlen; i++)
+		fprintf(stderr, " %02x", r[i]);
+	fprintf(stderr, "\n");
+	abort();
+}
+
+static void check(const uint8_t *q, size_t qlen, const uint8_t *r, size_t len,
+		  size_t cap, bool parse)
+{
+	if (len > cap)
+		die("response longer than its buffer", q, qlen, r, cap);
+	if (len == 0)
+		return;
+	if (len < DNS_HDR_LEN)
+		die("response shorter than a header", q, qlen, r, len);
+	if (!(dns_get16(r + 2) & DNS_F_QR))
+		die("QR clear in a response", q, qlen, r, len);
+	if (qlen >= 2 && memcmp(q, r, 2) != 0)
+		die("response ID differs from the query's", q, qlen, r, len);
+	ldns_pkt *p = NULL;
+	if (parse && ldns_wire2pkt(&p, r, len) != LDNS_STATUS_OK)
+		die("response does not parse", q, qlen, r, len);
+	ldns_pkt_free(p);
+}
+
+void fuzz_answer_all(const struct ditto_zone_table *t, const uint8_t *q,
+		     size_t qlen, bool parse)
+{
+	static const uint8_t nsid[] = "fuzz-node", ident[] = "fuzz-id";
+	static const struct ditto_answer_cfg cfg = {
+		.edns_max = DITTO_EDNS_DEFAULT,
+		.nsid = nsid, .nsid_len = sizeof(nsid) - 1,
+		.identity = ident, .identity_len = sizeof(ident) - 1,
+	};
+	struct ditto_answer_info info;
+	size_t len;
+
+	uint8_t *big = malloc(65535);
+	len = ditto_answer(t, &cfg, q, qlen, big, 65535, 0, &info);
+	check(q, qlen, big, len, 65535, parse);
+	len = ditto_answer(t, &cfg, q, qlen, big, 65535, DITTO_ANSWER_TCP,
+			   &info);
+	check(q, qlen, big, len, 65535, parse);
+	free(big);
+
+	uint8_t *small = malloc(512);	/* exact, so ASan sees overruns */
+	len = ditto_answer(t, &cfg, q, qlen, small, 512, 0, &info);
+	check(q, qlen, small, len, 512, parse);
+	free(small);
+
+	size_t cap = qlen > 1232 ? qlen : 1232;
+	uint8_t *inplace = malloc(cap);
+	memcpy(inplace, q, qlen);
+	len = ditto_answer(t, &cfg, inplace, qlen, inplace, cap, 0, &info);
+	check(q, qlen, inplace, len, cap, parse);
+	free(inplace);
+}

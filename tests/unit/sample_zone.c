@@ -1,0 +1,94 @@
+/* The sample zones shared by the unit tests and the fuzzers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sample_zone.h"
+
+static const char example_head[] =
+	"$ORIGIN example.\n"
+	"$TTL 3600\n"
+	"@         IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300\n"
+	"@         NS    ns1\n"
+	"@         NS    ns2.example.net.\n"
+	"@         MX    10 mail\n"
+	"ns1       A     192.0.2.1\n"
+	"ns1       AAAA  2001:db8::1\n"
+	"mail      A     192.0.2.25\n"
+	"www       A     192.0.2.80\n"
+	"www       AAAA  2001:db8::80\n"
+	"www       TXT   \"hello\"\n"
+	"alias     CNAME www\n"
+	"chain1    CNAME chain2\n"
+	"chain2    CNAME www\n"
+	"dangling  CNAME nothere\n"
+	"outside   CNAME www.example.net.\n"
+	"loop1     CNAME loop2\n"
+	"loop2     CNAME loop1\n"
+	"a.b.ent   A     192.0.2.5\n"
+	"*.wild    A     192.0.2.99\n"
+	"*.wild    TXT   \"wild\"\n"
+	"exists.wild A   192.0.2.100\n"
+	"deep.x.wild A   192.0.2.101\n"
+	"*.wc      CNAME www\n"
+	"dn    600 DNAME target\n"
+	"host.target A   192.0.2.33\n"
+	"yx        DNAME " SAMPLE_YX_TARGET "\n"
+	"deleg     NS    ns.deleg\n"
+	"deleg     NS    ns.example.net.\n"
+	"ns.deleg  A     192.0.2.53\n"
+	"ns.deleg  AAAA  2001:db8::53\n"
+	"child     NS    ns.child\n"
+	"ns.child  A     192.0.2.54\n"
+	"_sip._udp SRV   0 5 5060 sip\n"
+	"sip       A     192.0.2.60\n"
+	"Mixed     A     192.0.2.61\n";
+
+/* n TXT records of one string of len characters each at owner. */
+static size_t txt_rrset(char *p, size_t cap, const char *owner, int n,
+			size_t len)
+{
+	size_t o = 0;
+	char s[256];
+
+	for (int i = 0; i < n; i++) {
+		memset(s, 'a' + i % 26, len);
+		snprintf(s, len + 1, "%s-%02d-", owner, i);
+		s[strlen(s)] = 'x';
+		s[len] = 0;
+		o += (size_t)snprintf(p + o, cap - o, "%s TXT \"%s\"\n", owner, s);
+	}
+	return o;
+}
+
+const char *sample_zone_example(void)
+{
+	static char text[16384];
+
+	if (!text[0]) {
+		size_t o = (size_t)snprintf(text, sizeof(text), "%s",
+					    example_head);
+		o += txt_rrset(text + o, sizeof(text) - o, "mid", 3, 80);
+		o += txt_rrset(text + o, sizeof(text) - o, "big", 8, 90);
+		txt_rrset(text + o, sizeof(text) - o, "huge", 20, 100);
+	}
+	return text;
+}
+
+const char *sample_zone_child(void)
+{
+	return "$ORIGIN child.example.\n"
+	       "$TTL 3600\n"
+	       "@   SOA ns hostmaster 7 7200 3600 1209600 300\n"
+	       "@   NS  ns\n"
+	       "ns  A   192.0.2.54\n"
+	       "www A   192.0.2.180\n";
+}
+
+const char *sample_zone_negttl(void)
+{
+	return "$ORIGIN negttl.test.\n"
+	       "$TTL 60\n"
+	       "@   SOA ns hostmaster 1 7200 3600 1209600 300\n"
+	       "@   NS  ns\n"
+	       "ns  A   192.0.2.70\n";
+}
