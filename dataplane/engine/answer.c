@@ -57,9 +57,30 @@ struct resp {
 /* ---- parsing ---------------------------------------------------------- */
 
 /* The query name at 12: labels, lowercase copy and positions. */
+/* Lowercase n bytes, eight at a time: length octets (at most 63) are
+ * below 'A', so the whole wire name can go through. */
+static inline void lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, low, above_a, above_z;
+		memcpy(&x, src + i, 8);
+		low = x & (0x7f * ones);
+		above_a = low + (0x80 - 'A') * ones;	/* top bit: >= 'A' */
+		above_z = low + (0x80 - 'Z' - 1) * ones;	/* top bit: > 'Z' */
+		x |= (above_a & ~above_z & ~x & (0x80 * ones)) >> 2;
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < n; i++)
+		dst[i] = dns_lower(src[i]);
+}
+
+/* The query name at 12: labels, lowercase copy and positions. */
 static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 {
-	size_t p = DNS_HDR_LEN, n = 0;
+	size_t p = DNS_HDR_LEN, n;
 	unsigned labels = 0;
 
 	for (;;) {
@@ -68,17 +89,13 @@ static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 		uint8_t l = q[p];
 		if (l == 0)
 			break;
-		if (unlikely(l > 63 || n + l + 2 > DITTO_MAX_NAME))
+		if (unlikely(l > 63 || p - DNS_HDR_LEN + l + 2 > DITTO_MAX_NAME))
 			return false;
-		c->loff[labels++] = (uint8_t)n;
-		c->name[n++] = l;
-		if (unlikely(p + 1 + l > qlen))
-			return false;
-		for (unsigned i = 1; i <= l; i++)
-			c->name[n++] = dns_lower(q[p + i]);
+		c->loff[labels++] = (uint8_t)(p - DNS_HDR_LEN);
 		p += 1u + l;
 	}
-	c->name[n++] = 0;
+	n = p + 1 - DNS_HDR_LEN;
+	lower_copy(c->name, q + DNS_HDR_LEN, n);
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
 	c->map[0] = (uint16_t)p;	/* the root label: a root zone's owner */
