@@ -48,6 +48,12 @@ def main():
     ap.add_argument("--query-count", type=int, default=100000)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--origin", default="bench.example.")
+    ap.add_argument("--popularity", choices=("uniform", "zipf"),
+                    default="uniform",
+                    help="how names are drawn for hits, CNAMEs and referrals: "
+                         "uniformly (every name equally, the worst case for "
+                         "caches) or by a Zipf law of exponent 1 over a "
+                         "shuffled ranking, as real traffic is skewed")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -168,6 +174,20 @@ def main():
     def fq(rel):
         return rel + "." + origin
 
+    # Zipf(1): rank k drawn with P(k) ~ 1/k, by k = floor(N ** u).
+    ranks = {}
+
+    def pick(pool):
+        if args.popularity == "uniform":
+            return rng.choice(pool)
+        order = ranks.get(id(pool))
+        if order is None:
+            order = list(range(len(pool)))
+            random.Random(args.seed + len(pool)).shuffle(order)
+            ranks[id(pool)] = order
+        k = min(int(len(pool) ** rng.random()), len(pool)) - 1
+        return pool[order[k]]
+
     with open(args.queries, "w", buffering=1 << 20) as q:
         for _ in range(args.query_count):
             r = rng.random()
@@ -176,7 +196,7 @@ def main():
                 qt = ("A" if t < 0.45 else "AAAA" if t < 0.70 else
                       "TXT" if t < 0.90 else "MX")
                 pool = by_type[qt]
-                name, expect = rng.choice(pool), "hit"
+                name, expect = pick(pool), "hit"
             elif r < 0.75:
                 qt = rng.choice(["A", "A", "AAAA", "MX", "TXT"])
                 if rng.random() < 0.3:
@@ -192,10 +212,10 @@ def main():
                 expect = "wildcard"
             elif r < 0.95:
                 qt = rng.choice(["A", "A", "A", "AAAA"])
-                name, expect = rng.choice(aliases), "cname"
+                name, expect = pick(aliases), "cname"
             else:
                 qt = rng.choice(["A", "AAAA", "NS"])
-                cut = rng.choice(delegs)
+                cut = pick(delegs)
                 name = cut if qt == "NS" else "%s.%s" % (rng.choice(WORDS),
                                                          cut)
                 expect = "referral"

@@ -995,6 +995,19 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 		if (o->rrset_count == 0)
 			o->flags |= DITTO_NODE_ENT;
 	}
+	/* The records are rendered: let go of them before the image is
+	 * assembled, so the peak is the image and its parts, not more. */
+	for (size_t i = 0; i < z->nrec; i++) {
+		out->records += !z->recs[i].dropped;
+		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
+			h.flags |= DITTO_IMAGE_SIGNED;
+	}
+	free(z->recs);
+	free(z->rdata);
+	z->recs = NULL;
+	z->rdata = NULL;
+	z->nrec = 0;
+	nameset_free(&z->names);
 
 	size_t slots = 16;
 	while (slots < c->nnodes * 2)
@@ -1028,9 +1041,6 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	}
 	h.node_count = (uint32_t)c->nnodes;
 	h.index_mask = (uint32_t)(slots - 1);
-	for (size_t i = 0; i < z->nrec; i++)
-		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
-			h.flags |= DITTO_IMAGE_SIGNED;
 	h.apex_len = (uint8_t)z->apex_len;
 	h.apex_labels = (uint8_t)dns_name_labels(z->apex);
 	memcpy(h.apex, z->apex, z->apex_len);
@@ -1120,8 +1130,6 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 			zone_error(z, NULL, "%s", ditto_strerror(rc));
 		return rc;
 	}
-	for (size_t i = 0; i < z->nrec; i++)
-		out->records += !z->recs[i].dropped;
 	return 0;
 }
 
