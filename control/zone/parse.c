@@ -1,6 +1,7 @@
 /* Master file reading (RFC 1035 section 5): entries joined across
  * parentheses, directives ($ORIGIN, $TTL, $INCLUDE) handled here, each
- * record parsed by ldns and kept in compact wire form. */
+ * record parsed by the fast path (rrtext.c) or else by ldns, and kept in
+ * compact wire form. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ldns/ldns.h>
 
 #include "ditto/error.h"
 #include "ditto/hash.h"
 #include "ditto/wire.h"
+#include "rrtext.h"
 #include "zone.h"
 
 #define INCLUDE_DEPTH_MAX 10
@@ -21,9 +24,16 @@
 struct parse_state {
 	struct zone *z;
 	ldns_rdf *origin;	/* current $ORIGIN, may be NULL */
-	ldns_rdf *prev;		/* previous owner, for blank owners */
 	uint32_t ttl;		/* current $TTL */
 	unsigned depth;		/* $INCLUDE nesting */
+	/* The previous owner, for entries without one; both parsers read
+	 * and set it. ldns can make it longer than a wire name (a relative
+	 * owner under a long origin, an error at each record that uses it):
+	 * then only ldns's rdf holds it, and the fast path stands aside. */
+	uint8_t prev[255];
+	size_t prev_len;	/* 0: none yet */
+	ldns_rdf *prev_long;
+	struct rrtext_rr *rr;	/* the record being read (64 KiB) */
 };
 
 static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
@@ -171,32 +181,45 @@ static int add_file(struct zone *z, const char *name, unsigned *idx)
 static int read_file(const char *path, char **text, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
+	struct stat st;
+	size_t n = 0, cap = 1 << 20;
+	char *buf;
+	int rc = 0;
 
 	if (!f)
 		return -errno;
+	/* Room for the whole file at once: growing the buffer by doubling
+	 * costs as much as parsing the records. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < SIZE_MAX / 4)
+		cap = (size_t)st.st_size + 65536;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
 	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
-			char *b = realloc(buf, cap + 1);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return DITTO_ENOMEM;
-			}
-			buf = b;
-		}
 		size_t r = fread(buf + n, 1, cap - n, f);
 		n += r;
 		if (r == 0)
 			break;
+		if (cap - n < 65536) {
+			char *b = realloc(buf, cap * 2 + 1);
+			if (!b) {
+				rc = DITTO_ENOMEM;
+				goto out;
+			}
+			buf = b;
+			cap *= 2;
+		}
 	}
-	int err = ferror(f);
+	if (ferror(f))
+		rc = DITTO_EIO;
+out:
 	fclose(f);
-	if (err) {
+	if (rc < 0) {
 		free(buf);
-		return DITTO_EIO;
+		return rc;
 	}
 	buf[n] = 0;
 	*text = buf;
@@ -204,80 +227,54 @@ static int read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-/* Keep one parsed record. */
-static int zone_add_rr(struct parse_state *ps, const ldns_rr *rr, unsigned file,
-		       unsigned line)
+/* Keep one record, read by either parser: the owner lowercased and
+ * interned, the rdata appended to the arena. */
+static int zone_add_rr(struct parse_state *ps, const struct rrtext_rr *rr,
+		       unsigned file, unsigned line)
 {
 	struct zone *z = ps->z;
 	struct zrec tmp = { .file = (uint16_t)file, .line = line };
-	const ldns_rdf *owner = ldns_rr_owner(rr);
 	uint8_t name[256];
-	size_t len = ldns_rdf_size(owner);
+	size_t len = rr->owner_len;
 
-	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-		zone_error(z, &tmp, "class %u is not IN",
-			   (unsigned)ldns_rr_get_class(rr));
-		return 0;
-	}
-	if (len == 0 || len > 255 || ldns_rdf_data(owner)[len - 1] != 0 ||
-	    dns_name_len(ldns_rdf_data(owner), len) != len) {
-		zone_error(z, &tmp, "owner name is not absolute (no $ORIGIN?)");
-		return 0;
-	}
-	dns_name_lower(name, ldns_rdf_data(owner), len);
+	dns_name_lower(name, rr->owner, len);
 	if (z->nrec >= z->limits.max_records) {
 		zone_error(z, &tmp, "more than %zu records",
 			   z->limits.max_records);
 		return DITTO_ELIMIT;
 	}
-
-	ldns_buffer *buf = ldns_buffer_new(512);
-	if (!buf)
-		return DITTO_ENOMEM;
-	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
-	    ldns_buffer_position(buf) > 65535) {
-		ldns_buffer_free(buf);
-		zone_error(z, &tmp, "rdata does not fit in wire format");
-		return 0;
-	}
-	size_t rdlen = ldns_buffer_position(buf);
-	if (z->rdlen + rdlen > z->rdcap) {
+	if (z->rdlen + rr->rdlen > z->rdcap) {
 		size_t cap = z->rdcap ? z->rdcap * 2 : 1 << 20;
-		while (cap < z->rdlen + rdlen)
+		while (cap < z->rdlen + rr->rdlen)
 			cap *= 2;
+		/* Records keep 32-bit offsets into the arena. */
+		if (cap > UINT32_MAX)
+			return DITTO_ELIMIT;
 		uint8_t *d = realloc(z->rdata, cap);
-		if (!d || cap > UINT32_MAX) {
-			free(d ? d : NULL);
-			ldns_buffer_free(buf);
-			return d ? DITTO_ELIMIT : DITTO_ENOMEM;
-		}
+		if (!d)
+			return DITTO_ENOMEM;
 		z->rdata = d;
 		z->rdcap = cap;
 	}
 	if (z->nrec == z->caprec) {
 		size_t cap = z->caprec ? z->caprec * 2 : 4096;
 		struct zrec *r = realloc(z->recs, cap * sizeof(*r));
-		if (!r) {
-			ldns_buffer_free(buf);
+		if (!r)
 			return DITTO_ENOMEM;
-		}
 		z->recs = r;
 		z->caprec = cap;
 	}
 	int64_t id = nameset_add(&z->names, name, len);
-	if (id < 0) {
-		ldns_buffer_free(buf);
+	if (id < 0)
 		return (int)id;
-	}
-	memcpy(z->rdata + z->rdlen, ldns_buffer_begin(buf), rdlen);
-	ldns_buffer_free(buf);
+	memcpy(z->rdata + z->rdlen, rr->rdata, rr->rdlen);
 
 	tmp.owner = (uint32_t)id;
 	tmp.rdata = (uint32_t)z->rdlen;
-	tmp.rdlen = (uint16_t)rdlen;
-	tmp.ttl = ldns_rr_ttl(rr);
-	tmp.type = (uint16_t)ldns_rr_get_type(rr);
-	z->rdlen += rdlen;
+	tmp.rdlen = (uint16_t)rr->rdlen;
+	tmp.ttl = rr->ttl;
+	tmp.type = rr->type;
+	z->rdlen += rr->rdlen;
 	z->recs[z->nrec++] = tmp;
 
 	/* Without --origin, the zone's apex is the owner of its first SOA. */
@@ -287,6 +284,47 @@ static int zone_add_rr(struct parse_state *ps, const ldns_rr *rr, unsigned file,
 		z->have_apex = true;
 	}
 	return 0;
+}
+
+/* Keep a record ldns read, once it is one of class IN with an absolute
+ * owner and rdata that fits. */
+static int zone_add_ldns_rr(struct parse_state *ps, const ldns_rr *lrr,
+			    unsigned file, unsigned line)
+{
+	struct zone *z = ps->z;
+	struct zrec at = { .file = (uint16_t)file, .line = line };
+	struct rrtext_rr *rr = ps->rr;
+	const ldns_rdf *owner = ldns_rr_owner(lrr);
+	size_t len = ldns_rdf_size(owner);
+
+	if (ldns_rr_get_class(lrr) != LDNS_RR_CLASS_IN) {
+		zone_error(z, &at, "class %u is not IN",
+			   (unsigned)ldns_rr_get_class(lrr));
+		return 0;
+	}
+	if (len == 0 || len > 255 || ldns_rdf_data(owner)[len - 1] != 0 ||
+	    dns_name_len(ldns_rdf_data(owner), len) != len) {
+		zone_error(z, &at, "owner name is not absolute (no $ORIGIN?)");
+		return 0;
+	}
+	memcpy(rr->owner, ldns_rdf_data(owner), len);
+	rr->owner_len = len;
+
+	ldns_buffer *buf = ldns_buffer_new(512);
+	if (!buf)
+		return DITTO_ENOMEM;
+	if (ldns_rr_rdata2buffer_wire(buf, lrr) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(buf) > RRTEXT_RDATA_MAX) {
+		ldns_buffer_free(buf);
+		zone_error(z, &at, "rdata does not fit in wire format");
+		return 0;
+	}
+	rr->rdlen = ldns_buffer_position(buf);
+	memcpy(rr->rdata, ldns_buffer_begin(buf), rr->rdlen);
+	ldns_buffer_free(buf);
+	rr->ttl = ldns_rr_ttl(lrr);
+	rr->type = (uint16_t)ldns_rr_get_type(lrr);
+	return zone_add_rr(ps, rr, file, line);
 }
 
 /* Split the first whitespace-separated word off s. */
@@ -374,7 +412,8 @@ static int parse_include(struct parse_state *ps, char *args, unsigned file,
 	/* The included file has its own $ORIGIN and owner context. */
 	struct parse_state sub = *ps;
 	sub.depth++;
-	sub.prev = NULL;
+	sub.prev_len = 0;
+	sub.prev_long = NULL;
 	sub.origin = ps->origin ? ldns_rdf_clone(ps->origin) : NULL;
 	if (org) {
 		ldns_rdf *o;
@@ -389,8 +428,64 @@ static int parse_include(struct parse_state *ps, char *args, unsigned file,
 	}
 	rc = parse_buffer(&sub, text, len, idx);
 	ldns_rdf_deep_free(sub.origin);
-	ldns_rdf_deep_free(sub.prev);
+	ldns_rdf_deep_free(sub.prev_long);
 	free(text);
+	return rc;
+}
+
+/* What the fast path reads an entry against: what ldns would be given.
+ * False while the origin or the previous owner is longer than a wire
+ * name, which only ldns's error paths make of them. */
+static bool rrtext_ctx_of(const struct parse_state *ps, struct rrtext_ctx *ctx)
+{
+	if (ps->prev_long ||
+	    (ps->origin && ldns_rdf_size(ps->origin) > sizeof(ps->prev)))
+		return false;
+	ctx->origin = ps->origin ? ldns_rdf_data(ps->origin) : NULL;
+	ctx->origin_len = ps->origin ? ldns_rdf_size(ps->origin) : 0;
+	ctx->prev = ps->prev_len ? ps->prev : NULL;
+	ctx->prev_len = ps->prev_len;
+	ctx->default_ttl = ps->ttl;
+	return true;
+}
+
+/* Read a record entry with ldns: whatever the fast path declines, errors
+ * included. ldns keeps the previous owner as an rdf: it gets ours and
+ * hands back what it leaves, so the two parsers can take turns. */
+static int parse_with_ldns(struct parse_state *ps, const char *entry,
+			   unsigned file, unsigned line)
+{
+	struct zrec at = { .file = (uint16_t)file, .line = line };
+	ldns_rdf *prev = ps->prev_long;
+	ldns_rr *rr = NULL;
+
+	if (!prev && ps->prev_len) {
+		prev = ldns_dname_new_frm_data((uint16_t)ps->prev_len,
+					       ps->prev);
+		if (!prev)
+			return DITTO_ENOMEM;
+	}
+	ldns_status st = ldns_rr_new_frm_str(&rr, entry, ps->ttl, ps->origin,
+					     &prev);
+	ps->prev_long = NULL;
+	ps->prev_len = 0;
+	if (prev && ldns_rdf_size(prev) <= sizeof(ps->prev)) {
+		ps->prev_len = ldns_rdf_size(prev);
+		memcpy(ps->prev, ldns_rdf_data(prev), ps->prev_len);
+		ldns_rdf_deep_free(prev);
+	} else {
+		ps->prev_long = prev;
+	}
+
+	if (st != LDNS_STATUS_OK) {
+		char excerpt[80];
+		snprintf(excerpt, sizeof(excerpt), "%s", entry);
+		zone_error(ps->z, &at, "%s: '%s'", ldns_get_errorstr_by_id(st),
+			   excerpt);
+		return 0;
+	}
+	int rc = zone_add_ldns_rr(ps, rr, file, line);
+	ldns_rr_free(rr);
 	return rc;
 }
 
@@ -435,19 +530,15 @@ static int parse_entry(struct parse_state *ps, char *entry, unsigned file,
 		return 0;
 	}
 
-	ldns_rr *rr = NULL;
-	ldns_status st = ldns_rr_new_frm_str(&rr, entry, ps->ttl, ps->origin,
-					     &ps->prev);
-	if (st != LDNS_STATUS_OK) {
-		char excerpt[80];
-		snprintf(excerpt, sizeof(excerpt), "%s", entry);
-		zone_error(z, &at, "%s: '%s'", ldns_get_errorstr_by_id(st),
-			   excerpt);
-		return 0;
+	struct rrtext_ctx ctx;
+	if (rrtext_ctx_of(ps, &ctx) && rrtext_parse(entry, &ctx, ps->rr)) {
+		if (ps->rr->owner_given) {
+			memcpy(ps->prev, ps->rr->owner, ps->rr->owner_len);
+			ps->prev_len = ps->rr->owner_len;
+		}
+		return zone_add_rr(ps, ps->rr, file, line);
 	}
-	int rc = zone_add_rr(ps, rr, file, line);
-	ldns_rr_free(rr);
-	return rc;
+	return parse_with_ldns(ps, entry, file, line);
 }
 
 /* Join the text into entries (parentheses continue an entry over lines,
@@ -539,6 +630,9 @@ static int zone_parse_start(struct zone *z, const char *name,
 {
 	memset(ps, 0, sizeof(*ps));
 	ps->z = z;
+	ps->rr = malloc(sizeof(*ps->rr));
+	if (!ps->rr)
+		return DITTO_ENOMEM;
 	ps->ttl = z->opts->default_ttl ? z->opts->default_ttl : 3600;
 	if (z->opts->origin) {
 		if (set_origin(ps, z->opts->origin, &ps->origin) < 0) {
@@ -562,7 +656,8 @@ int zone_parse_text(struct zone *z, const char *text, size_t len,
 	if (rc == 0)
 		rc = parse_buffer(&ps, text, len, file);
 	ldns_rdf_deep_free(ps.origin);
-	ldns_rdf_deep_free(ps.prev);
+	ldns_rdf_deep_free(ps.prev_long);
+	free(ps.rr);
 	return rc;
 }
 
