@@ -566,8 +566,19 @@ static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
 		if (quote) {
 			if (c == '"')
 				quote = false;
-			if (c == '\n')
-				line++;
+			if (c == '\n') {
+				/* A string must close on its line: ldns 1.8's
+				 * tokenizer overruns its buffer on one that
+				 * spans lines. */
+				struct zrec at = { .file = (uint16_t)file,
+						   .line = line };
+				zone_error(ps->z, &at, "unterminated quoted string");
+				quote = false;
+				n = 0;
+				depth = 0;
+				start = ++line;
+				continue;
+			}
 			entry[n++] = c;
 			continue;
 		}

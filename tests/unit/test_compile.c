@@ -283,6 +283,14 @@ static void test_compile_refuses_unbalanced_parenthesis(void)
 		       "www TXT ( \"a\"\n", 6, "");
 }
 
+/* ldns 1.8 overruns a buffer on a string that spans lines. */
+static void test_compile_refuses_quoted_string_spanning_lines(void)
+{
+	expect_refused(HEAD "ns1 A 192.0.2.1\n"
+		       "www 3\"0 b(\n\n\n\" A 192.0.2.1\n", 6,
+		       "unterminated");
+}
+
 static void test_compile_refuses_include_of_missing_file_naming_it(void)
 {
 	expect_refused(HEAD "ns1 A 192.0.2.1\n"
@@ -335,6 +343,7 @@ int main(void)
 		T(test_compile_refuses_bad_address_as_syntax_error),
 		T(test_compile_refuses_unknown_type_mnemonic),
 		T(test_compile_refuses_unbalanced_parenthesis),
+		T(test_compile_refuses_quoted_string_spanning_lines),
 		T(test_compile_refuses_include_of_missing_file_naming_it),
 		T(test_compile_reports_every_error_to_log),
 #undef T
