@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <ldns/ldns.h>
@@ -44,8 +45,11 @@ int nameset_init(struct nameset *s)
 	memset(s, 0, sizeof(*s));
 	s->mask = 1023;
 	s->table = calloc(s->mask + 1, sizeof(*s->table));
-	s->key[0] = 0x9e3779b97f4a7c15ULL;
-	s->key[1] = 0xc2b2ae3d27d4eb4fULL;
+	/* A transferred zone is input too: no names chosen to collide. */
+	if (getrandom(s->key, sizeof(s->key), 0) != sizeof(s->key)) {
+		s->key[0] = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)s;
+		s->key[1] = 0xc2b2ae3d27d4eb4fULL;
+	}
 	return s->table ? 0 : DITTO_ENOMEM;
 }
 
@@ -543,19 +547,40 @@ static int parse_entry(struct parse_state *ps, char *entry, unsigned file,
 
 /* Join the text into entries (parentheses continue an entry over lines,
  * comments dropped outside quotes) and parse each. */
+#define ENTRY_MAX (1 << 20)
+
+static inline bool unlikely_long(size_t n, size_t cap)
+{
+	return __builtin_expect(n + 4 > cap, 0);
+}
+
 static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
 			unsigned file)
 {
-	char *entry = malloc(len + 1);
+	/* One entry at a time: no entry is longer than ENTRY_MAX (ldns reads
+	 * at most 64 KiB of rdata text), so the buffer need not be the file. */
+	size_t cap = len + 8 < ENTRY_MAX ? len + 8 : ENTRY_MAX;
+	char *entry = malloc(cap);
 	size_t n = 0;
 	unsigned line = 1, start = 1;
 	int depth = 0, rc = 0;
-	bool quote = false;
+	bool quote = false, too_long = false;
 
 	if (!entry)
 		return DITTO_ENOMEM;
 	for (size_t i = 0; i <= len && rc == 0; i++) {
 		char c = i < len ? text[i] : '\n';
+		if (unlikely_long(n, cap)) {
+			/* Drop the rest of the entry; report it once. */
+			if (!too_long) {
+				struct zrec at = { .file = (uint16_t)file,
+						   .line = start };
+				zone_error(ps->z, &at, "entry longer than %d bytes",
+					   ENTRY_MAX - 4);
+			}
+			too_long = true;
+			n = 0;
+		}
 		if (c == '\\' && i + 1 < len) {
 			entry[n++] = c;
 			entry[n++] = text[++i];
@@ -622,8 +647,9 @@ static int parse_buffer(struct parse_state *ps, const char *text, size_t len,
 			}
 			entry[n] = 0;
 			/* An entry of only blanks is no entry. */
-			if (strspn(entry, " \t") != n)
+			if (!too_long && strspn(entry, " \t") != n)
 				rc = parse_entry(ps, entry, file, start);
+			too_long = false;
 			n = 0;
 			depth = 0;
 			start = ++line;
