@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* As ditto-zone does (see there). */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	const char *zone = NULL, *qfile = NULL, *origin = NULL;
 	double seconds = 3.0;
 	long rounds = 3, count = 0;
