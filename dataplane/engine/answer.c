@@ -176,19 +176,17 @@ static inline void put_ptr(uint8_t *p, unsigned v)
 	p[1] = (uint8_t)v;
 }
 
-/* Copy a block into the response and complete its pointers. */
-static bool put_block(struct resp *r, const struct ditto_block *b,
-		      uint16_t owner, const struct ctx *c, uint16_t ref,
-		      uint16_t *at)
+/* Copy the first len bytes of a block to the end of the response and
+ * complete the pointers among them. */
+static void copy_block(struct resp *r, const struct ditto_block *b, size_t len,
+		       uint16_t owner, const struct ctx *c, uint16_t ref)
 {
-	if (unlikely(r->len + b->len > r->limit))
-		return false;
 	uint8_t *o = r->buf + r->len;
 	const struct ditto_fixup *f = ditto_block_fixups(b);
 	unsigned self = (unsigned)r->len;
 
-	memcpy(o, ditto_block_data(b), b->len);
-	for (unsigned i = 0; i < b->fixup_count; i++) {
+	memcpy(o, ditto_block_data(b), len);
+	for (unsigned i = 0; i < b->fixup_count && f[i].pos < len; i++) {
 		unsigned v = DITTO_FIX_VALUE(f[i].code);
 		switch (DITTO_FIX_KIND(f[i].code)) {
 		case DITTO_FIX_OWNER: v = owner; break;
@@ -198,9 +196,19 @@ static bool put_block(struct resp *r, const struct ditto_block *b,
 		}
 		put_ptr(o + f[i].pos, v);
 	}
+	r->len += len;
+}
+
+/* Copy a whole block into the response; false when it does not fit. */
+static bool put_block(struct resp *r, const struct ditto_block *b,
+		      uint16_t owner, const struct ctx *c, uint16_t ref,
+		      uint16_t *at)
+{
+	if (unlikely(r->len + b->len > r->limit))
+		return false;
 	if (at)
-		*at = (uint16_t)self;
-	r->len += b->len;
+		*at = (uint16_t)r->len;
+	copy_block(r, b, b->len, owner, c, ref);
 	return true;
 }
 
@@ -228,22 +236,7 @@ static unsigned put_block_rrs(struct resp *r, const struct ditto_block *b,
 		end = next;
 		n++;
 	}
-	if (n == 0)
-		return 0;
-	uint8_t *o = r->buf + r->len;
-	const struct ditto_fixup *f = ditto_block_fixups(b);
-	memcpy(o, d, end);
-	for (unsigned i = 0; i < b->fixup_count && f[i].pos < end; i++) {
-		unsigned v = DITTO_FIX_VALUE(f[i].code);
-		switch (DITTO_FIX_KIND(f[i].code)) {
-		case DITTO_FIX_OWNER: v = owner; break;
-		case DITTO_FIX_DEPTH: v = c->map[v]; break;
-		case DITTO_FIX_SELF: v += (unsigned)r->len; break;
-		default: v += ref; break;
-		}
-		put_ptr(o + f[i].pos, v);
-	}
-	r->len += end;
+	copy_block(r, b, end, owner, c, ref);
 	return n;
 }
 
@@ -481,8 +474,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 			return answer_node(r, z, &z->nodes[n->wildcard], c,
 					   next, qr);
 		} else {
-			if (step == 0 || r->rcode == DNS_R_NOERROR)
-				r->rcode = DNS_R_NXDOMAIN;
+			r->rcode = DNS_R_NXDOMAIN;	/* of the last name (RFC 6604) */
 			return put_negative(r, z, c, qr->dnssec_ok)
 				       ? STEP_DONE : STEP_TRUNC;
 		}
