@@ -857,6 +857,23 @@ static int push_rrset(struct compiler *c, const struct ditto_rrset *rs)
 	return 0;
 }
 
+/* The node a CNAME RRset [from, to) points to in this zone, if any. */
+static uint32_t cname_target(const struct compiler *c, uint32_t from,
+			     uint32_t to)
+{
+	const struct zone *z = &c->z;
+
+	for (uint32_t i = from; i < to; i++) {
+		const struct zrec *r = &z->recs[i];
+		size_t len;
+		if (r->type != DNS_T_CNAME || r->dropped)
+			continue;
+		const uint8_t *t = rdata_name(z, r, 0, &len);
+		return t ? find_node(c, t, len) : DITTO_NONE;
+	}
+	return DITTO_NONE;
+}
+
 /* Render every RRset of node i; returns 0 or an error. */
 static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
 {
@@ -890,7 +907,8 @@ static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
 			}
 		struct ditto_rrset rs = { .type = type, .ttl = ttl,
 					  .extra = DITTO_NONE,
-					  .extra_do = DITTO_NONE };
+					  .extra_do = DITTO_NONE,
+					  .target = cname_target(c, i, j) };
 		bb_owner_context(c, c->bb, idx);
 		bb_rrset(c, c->bb, n, i, j, ttl, false);
 		rc = bb_emit(c, c->bb, &z->recs[i], &rs.block);

@@ -24,6 +24,7 @@ struct ctx {
 	uint8_t labels;
 	uint8_t loff[DITTO_MAX_LABELS + 1];	/* label i starts at loff[i] */
 	uint16_t map[DITTO_MAX_LABELS + 1];	/* suffix of d labels at map[d] */
+	uint32_t hint;		/* node the image says this name is, or NONE */
 };
 
 struct query {
@@ -318,6 +319,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 	c->map[0] = (uint16_t)pos;
 	for (unsigned d = 1; d <= labels; d++)
 		c->map[d] = lpos[labels - d];
+	c->hint = DITTO_NONE;
 	return true;
 }
 
@@ -425,9 +427,18 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 		const struct ditto_block *b = block_at(z, rs->block);
 		if (!ctx_from_packet(next, r->buf, r->len, (size_t)at + b->target))
 			return STEP_DONE;
+		next->hint = rs->target;
 		return STEP_NEXT;
 	}
 	return put_negative(r, z, c, qr->dnssec_ok) ? STEP_DONE : STEP_TRUNC;
+}
+
+static bool node_is(const struct ditto_image *z, uint32_t id,
+		    const uint8_t *name, size_t len)
+{
+	const struct ditto_node *n = &z->nodes[id];
+
+	return n->name_len == len && dns_bytes_eq(z->names + n->name, name, len);
 }
 
 /* One name of the chain in zone z. */
@@ -436,9 +447,16 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct query *qr, unsigned step, uint64_t hash,
 			struct ditto_answer_info *info)
 {
-	uint32_t id = ditto_image_find_hashed(
-		z, c->name, c->len,
-		step == 0 ? hash : ditto_name_hash(z->hdr->seed, c->name, c->len));
+	uint32_t id;
+
+	if (step == 0)
+		id = ditto_image_find_hashed(z, c->name, c->len, hash);
+	else if (c->hint != DITTO_NONE && node_is(z, c->hint, c->name, c->len))
+		id = c->hint;	/* the CNAME's target, known to the compiler */
+	else
+		id = ditto_image_find_hashed(z, c->name, c->len,
+					     ditto_name_hash(z->hdr->seed, c->name,
+							     c->len));
 	const struct ditto_node *n, *cut = NULL;
 
 	if (likely(id != DITTO_NONE)) {
@@ -579,6 +597,7 @@ struct prep {
 	const struct ditto_image *zone;
 	uint64_t hash;		/* of c0.name in zone's index */
 	uint32_t node;		/* candidate node from the index, or NONE */
+	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
 	uint64_t ce_hash;	/* of the parent name, when ce */
 	bool ce;		/* the name is no node: its parent is wanted */
 	uint16_t rcode;		/* an error found while parsing */
@@ -613,6 +632,7 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	memset(qr, 0, sizeof(*qr));
 	p->zone = NULL;
 	p->node = DITTO_NONE;
+	p->chase = DITTO_NONE;
 	p->ce = false;
 	p->rcode = DNS_R_NOERROR;
 	p->drop = qlen < DNS_HDR_LEN || (q[2] & 0x80);	/* runt, response */
@@ -852,6 +872,31 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_node *nd = &z->nodes[p[i].node];
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
+		if (!rs && (nd->flags & DITTO_NODE_CNAME)) {
+			/* A CNAME to follow: its block, and the target. */
+			rs = ditto_node_rrset(z, nd, DNS_T_CNAME);
+			p[i].chase = rs->target;
+			if (rs->target != DITTO_NONE)
+				__builtin_prefetch(&z->nodes[rs->target]);
+		}
+		if (rs)
+			__builtin_prefetch(z->blocks + (p[i].qr.dnssec_ok
+							? rs->block_do : rs->block));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (p[i].chase == DITTO_NONE)
+			continue;
+		const struct ditto_image *z = p[i].zone;
+		const struct ditto_node *t = &z->nodes[p[i].chase];
+		__builtin_prefetch(z->names + t->name);
+		__builtin_prefetch(z->rrsets + t->rrsets);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (p[i].chase == DITTO_NONE)
+			continue;
+		const struct ditto_image *z = p[i].zone;
+		const struct ditto_rrset *rs = ditto_node_rrset(
+			z, &z->nodes[p[i].chase], p[i].qr.qtype);
 		if (rs)
 			__builtin_prefetch(z->blocks + (p[i].qr.dnssec_ok
 							? rs->block_do : rs->block));

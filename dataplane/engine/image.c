@@ -221,6 +221,10 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 	const struct ditto_block *b, *bd, *x;
 	int rc;
 
+	if (rs->target != DITTO_NONE && rs->target >= c->img->hdr->node_count)
+		return fail(c, DITTO_ECORRUPT, "RRset type %u: bad target node",
+			    rs->type);
+
 	if ((rc = check_block(c, rs->block, depth, 0, &b)) < 0 ||
 	    (rc = check_block(c, rs->block_do, depth, 0, &bd)) < 0)
 		return rc;

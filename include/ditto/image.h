@@ -141,6 +141,10 @@ struct ditto_rrset {
 	uint32_t extra;		/* additional-section block (addresses of
 				 * in-zone names in the rdata), DITTO_NONE */
 	uint32_t extra_do;
+	uint32_t target;	/* CNAME: the node of the target when it is in
+				 * this zone, else DITTO_NONE. A hint for
+				 * prefetching; the answer path checks it. */
+	uint32_t reserved;
 };
 
 /* Fix-up kinds, in the top two bits of ditto_fixup.code. */
