@@ -119,6 +119,17 @@ void fuzz_answer_all(const struct ditto_zone_table *t, const uint8_t *q,
 	uint8_t *big = malloc(65535);
 	len = ditto_answer(t, &cfg, q, qlen, big, 65535, 0, &info);
 	check(q, qlen, big, len, 65535, parse);
+	/* The burst path must give the very same bytes. */
+	if (qlen <= 65535) {
+		uint8_t *b = malloc(65535);
+		struct ditto_query one = { .q = q, .qlen = (uint16_t)qlen,
+					   .resp = b, .cap = 65535 };
+		ditto_answer_burst(t, &cfg, &one, 1, 0);
+		if (one.resp_len != len || memcmp(b, big, len) != 0)
+			die("burst answer differs from the single answer", q,
+			    qlen, b, one.resp_len);
+		free(b);
+	}
 	len = ditto_answer(t, &cfg, q, qlen, big, 65535, DITTO_ANSWER_TCP,
 			   &info);
 	check(q, qlen, big, len, 65535, parse);

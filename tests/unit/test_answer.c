@@ -1191,6 +1191,54 @@ static void test_qdcount_other_than_one_is_formerr(void)
 	}
 }
 
+/* ditto_answer_burst() reorders and interleaves its work; every response
+ * must still be byte for byte what ditto_answer() gives, bursts longer
+ * than DITTO_BURST_MAX included. */
+static void test_burst_answers_equal_single_answers(void)
+{
+	static const char *const names[] = {
+		"www.example.", "WwW.Example.", "alias.example.", "chain1.example.",
+		"dangling.example.", "outside.example.", "loop1.example.",
+		"x.wild.example.", "deep.x.wild.example.", "exists.wild.example.",
+		"a.b.ent.example.", "b.ent.example.", "nothere.example.",
+		"host.deleg.example.", "deleg.example.", "ns.deleg.example.",
+		"child.example.", "www.child.example.", "x.yx.example.",
+		"mail.example.", "example.", "www.example.org.", "sip.example.",
+	};
+	static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX,
+					  DNS_T_TXT, DNS_T_NS, DNS_T_ANY,
+					  DNS_T_CNAME, DNS_T_DS };
+	enum { N = 3 * DITTO_BURST_MAX + 5 };
+	static uint8_t wire[N][512], single[N][2048], burst[N][2048];
+	struct ditto_query qs[N];
+	size_t single_len[N];
+	ZONES();
+
+	for (unsigned i = 0; i < N; i++) {
+		struct h_query q = {
+			.id = (uint16_t)i,
+			.qname = names[(i * 7) % (sizeof(names) / sizeof(names[0]))],
+			.qtype = types[i % (sizeof(types) / sizeof(types[0]))],
+			.edns = { .on = i % 3 != 0, .payload = 1232,
+				  .do_bit = i % 5 == 0 },
+		};
+		size_t len = h_query_wire(&q, wire[i], sizeof(wire[i]));
+		CU_ASSERT_TRUE_FATAL(len > 0);
+		single_len[i] = ditto_answer(zt, h_cfg_default(), wire[i], len,
+					     single[i], sizeof(single[i]), 0,
+					     NULL);
+		qs[i] = (struct ditto_query){ .q = wire[i], .qlen = (uint16_t)len,
+					      .resp = burst[i],
+					      .cap = sizeof(burst[i]) };
+	}
+	ditto_answer_burst(zt, h_cfg_default(), qs, N, 0);
+	for (unsigned i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(qs[i].resp_len, single_len[i]);
+		CU_ASSERT_TRUE(qs[i].resp_len == single_len[i] &&
+			       memcmp(burst[i], single[i], single_len[i]) == 0);
+	}
+}
+
 static void test_opcode_other_than_query_is_notimp_or_notauth(void)
 {
 	static const unsigned opcodes[] = { 1, 2, 4, 5, 15 };
@@ -1448,6 +1496,7 @@ int main(void)
 		T(test_answer_truncated_to_buffer_capacity),
 		T(test_qdcount_other_than_one_is_formerr),
 		T(test_opcode_other_than_query_is_notimp_or_notauth),
+		T(test_burst_answers_equal_single_answers),
 		T(test_response_packets_are_dropped),
 		T(test_packets_shorter_than_header_are_dropped),
 		T(test_truncated_question_is_formerr),
