@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rng.h"
 #include "fuzz.h"
 
 #define REPLAY_MAX 65536
@@ -74,14 +75,11 @@ static int add_path(const char *path)
 	return rc;
 }
 
-/* xorshift64*, fixed seed: the same inputs on every run. */
 static uint64_t rng_state = 0x5eed5eed5eed5eedULL;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return rng_next(&rng_state);
 }
 
 static size_t mutate(uint8_t *b, size_t len)

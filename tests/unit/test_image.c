@@ -12,6 +12,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "rng.h"
 #include "ditto/error.h"
 #include "ditto/wire.h"
 #include "helpers.h"
@@ -350,14 +351,11 @@ static void test_image_refuses_header_size_mismatch(void)
 	expect_refused(fix_size_smaller, true, 0, "size field - 4");
 }
 
-/* xorshift64*: a fixed sequence, so failures reproduce. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return rng_next(&rng_state);
 }
 
 static void test_image_refuses_random_byte_flips_without_reseal(void)

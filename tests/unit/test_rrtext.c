@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 #include <ldns/ldns.h>
 
+#include "rng.h"
 #include "ditto/wire.h"
 #include "helpers.h"
 #include "rrtext.h"
@@ -330,15 +331,11 @@ static void test_rrtext_leaves_to_ldns_what_it_does_not_read_in_full(void)
 	CU_ASSERT_EQUAL(diffs, 0);
 }
 
-/* xorshift64*: the same edits on every run. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
+	return rng_next(&rng_state);
 }
 
 /* Edit text in place at random: insert, delete, replace or repeat
