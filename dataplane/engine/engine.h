@@ -23,10 +23,11 @@ struct ditto_image {
 	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
 };
 
-/* Validate an image held in mem and return a handle on it. Every offset,
- * length and count is checked here so the answer path can trust it. On
- * failure returns a negative ditto_error and writes a sentence to err.
- * On success the image owns mem and frees it with release (may be NULL). */
+/* Validate an image held in mem (8-byte aligned; 64 for best speed) and
+ * return a handle on it. Every offset, length and count is checked here
+ * so the answer path can trust it. On failure returns a negative
+ * ditto_error, writes a sentence to err, and mem stays the caller's. On
+ * success the image owns mem and frees it with release (may be NULL). */
 int ditto_image_open(const uint8_t *mem, size_t size,
 		     void (*release)(void *mem, size_t size),
 		     struct ditto_image **out, char *err, size_t errlen);
@@ -62,7 +63,9 @@ struct ditto_zone_table *ditto_zone_table_new(void);
 struct ditto_zone_table *ditto_zone_table_with(const struct ditto_zone_table *t,
 					       struct ditto_image *img,
 					       struct ditto_image **old);
-/* A copy of t without the zone at apex (wire, lowercase); *old set. */
+/* A copy of t without the zone at apex (wire, lowercase); *old is the
+ * image removed, NULL when there was none (the copy is then unchanged).
+ * NULL only when out of memory. */
 struct ditto_zone_table *
 ditto_zone_table_without(const struct ditto_zone_table *t, const uint8_t *apex,
 			 size_t apex_len, struct ditto_image **old);
@@ -77,7 +80,8 @@ const struct ditto_image *ditto_zone_table_match(const struct ditto_zone_table *
 
 /* Per-node answering options. */
 struct ditto_answer_cfg {
-	uint16_t edns_max;	/* largest UDP payload we answer (1232) */
+	uint16_t edns_max;	/* largest UDP payload we answer, 512..65535
+				 * (DITTO_EDNS_DEFAULT) */
 	uint8_t identity_len;	/* CHAOS id.server / hostname.bind, 0 = off */
 	uint8_t nsid_len;	/* NSID (RFC 5001), 0 = off */
 	const uint8_t *identity;
