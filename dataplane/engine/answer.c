@@ -445,7 +445,7 @@ static bool node_is(const struct ditto_image *z, uint32_t id,
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
 			const struct query *qr, unsigned step, uint64_t hash,
-			struct ditto_answer_info *info)
+			const uint64_t *parent_hash, struct ditto_answer_info *info)
 {
 	uint32_t id;
 
@@ -474,10 +474,13 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		n = &z->nodes[0];
 		for (unsigned d = c->labels - 1u; d > apex; d--) {
 			size_t off = c->loff[c->labels - d];
-			uint32_t e = ditto_image_find_hashed(
-				z, c->name + off, c->len - off,
-				ditto_name_hash(z->hdr->seed, c->name + off,
-						c->len - off));
+			/* The burst hashed the parent already. */
+			uint64_t h = parent_hash && d == c->labels - 1u
+				? *parent_hash
+				: ditto_name_hash(z->hdr->seed, c->name + off,
+						  c->len - off);
+			uint32_t e = ditto_image_find_hashed(z, c->name + off,
+							     c->len - off, h);
 			if (e != DITTO_NONE) {
 				n = &z->nodes[e];
 				break;
@@ -704,7 +707,8 @@ static void answer_query(struct resp *r, const struct prep *p,
 		const struct ctx *c = step == 0 ? &p->c0 : &chain[step - 1];
 		struct ctx *next = &chain[step];
 		enum step s = lookup(r, z, c, next, &p->qr, step,
-				     step == 0 ? p->hash : 0, info);
+				     step == 0 ? p->hash : 0,
+				     step == 0 && p->ce ? &p->ce_hash : NULL, info);
 		if (likely(s == STEP_DONE))
 			break;
 		if (s == STEP_TRUNC) {
