@@ -99,29 +99,28 @@ static void limits_default(struct ditto_compile_limits *l,
 
 /* ---- nodes ---------------------------------------------------------- */
 
-static const struct nameset *sort_names;
-
-static int cmp_node_names(const void *a, const void *b)
+/* qsort_r comparators: the context is the name set, or the zone. */
+static int cmp_node_names(const void *a, const void *b, void *ctx)
 {
+	const struct nameset *names = ctx;
 	size_t la, lb;
-	const uint8_t *na = nameset_name(sort_names, *(const uint32_t *)a, &la);
-	const uint8_t *nb = nameset_name(sort_names, *(const uint32_t *)b, &lb);
+	const uint8_t *na = nameset_name(names, *(const uint32_t *)a, &la);
+	const uint8_t *nb = nameset_name(names, *(const uint32_t *)b, &lb);
 
 	return dns_name_cmp(na, nb);
 }
 
-static const struct zone *sort_zone;
-
-static int cmp_recs(const void *a, const void *b)
+static int cmp_recs(const void *a, const void *b, void *ctx)
 {
 	const struct zrec *x = a, *y = b;
+	const struct zone *z = ctx;
 
 	if (x->owner != y->owner)
 		return x->owner < y->owner ? -1 : 1;
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
 	size_t n = x->rdlen < y->rdlen ? x->rdlen : y->rdlen;
-	int d = memcmp(rec_rdata(sort_zone, x), rec_rdata(sort_zone, y), n);
+	int d = memcmp(rec_rdata(z, x), rec_rdata(z, y), n);
 	if (d)
 		return d;
 	if (x->rdlen != y->rdlen)
@@ -192,8 +191,7 @@ static int build_nodes(struct compiler *c)
 			ids[k++] = (uint32_t)off;
 		off += 5u + len;
 	}
-	sort_names = &z->names;
-	qsort(ids, k, sizeof(*ids), cmp_node_names);
+	qsort_r(ids, k, sizeof(*ids), cmp_node_names, &z->names);
 
 	c->nodes = calloc(k, sizeof(*c->nodes));
 	if (!c->nodes) {
@@ -237,8 +235,7 @@ static void group_records(struct compiler *c)
 
 	for (size_t i = 0; i < z->nrec; i++)
 		z->recs[i].owner = nameset_get_node(&z->names, z->recs[i].owner);
-	sort_zone = z;
-	qsort(z->recs, z->nrec, sizeof(*z->recs), cmp_recs);
+	qsort_r(z->recs, z->nrec, sizeof(*z->recs), cmp_recs, z);
 	for (size_t i = 0; i < z->nrec; i++) {
 		struct zrec *r = &z->recs[i];
 		struct cnode *n = &c->nodes[r->owner];

@@ -751,8 +751,9 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 
 	size_t limit = 512;
 	if (qr->edns) {
-		unsigned want = qr->udp_size < 512 ? 512 : qr->udp_size;
-		limit = want < cfg->edns_max ? want : cfg->edns_max;
+		/* The client's size, capped by ours, never below 512. */
+		limit = qr->udp_size < cfg->edns_max ? qr->udp_size
+						      : cfg->edns_max;
 		if (limit < 512)
 			limit = 512;
 		info->flags |= DITTO_INFO_EDNS;

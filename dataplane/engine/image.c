@@ -139,7 +139,7 @@ static int check_block(struct check *c, uint32_t off, unsigned max_depth,
 	b = (const struct ditto_block *)(const void *)(c->img->blocks + off);
 	if (ditto_block_size(b) > s->size - off)
 		return fail(c, DITTO_ERANGE, "block at %u overruns BLOCKS", off);
-	if (b->len > DITTO_MAX_BLOCK || b->target >= b->len + (b->len == 0))
+	if (b->len > DITTO_MAX_BLOCK || (b->target && b->target >= b->len))
 		return fail(c, DITTO_ECORRUPT, "block at %u: bad length", off);
 
 	const struct ditto_fixup *f = ditto_block_fixups(b);
@@ -192,29 +192,6 @@ static int check_block(struct check *c, uint32_t off, unsigned max_depth,
 	return 0;
 }
 
-/* A chain target must be a wire name inside the block: labels, then a
- * root label or a pointer slot (a fix-up). */
-static bool target_ok(const struct ditto_block *b)
-{
-	const uint8_t *d = ditto_block_data(b);
-	const struct ditto_fixup *f = ditto_block_fixups(b);
-	size_t p = b->target;
-
-	if (p == 0)
-		return true;
-	for (unsigned n = 0; n <= DITTO_MAX_LABELS; n++) {
-		for (unsigned i = 0; i < b->fixup_count; i++)
-			if (f[i].pos == p)
-				return true;
-		if (p >= b->len || d[p] > 63)
-			return false;
-		if (d[p] == 0)
-			return true;
-		p += 1u + d[p];
-	}
-	return false;
-}
-
 static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 		       unsigned depth)
 {
@@ -228,9 +205,6 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 	if ((rc = check_block(c, rs->block, depth, 0, &b)) < 0 ||
 	    (rc = check_block(c, rs->block_do, depth, 0, &bd)) < 0)
 		return rc;
-	if (!target_ok(b) || !target_ok(bd))
-		return fail(c, DITTO_ECORRUPT, "RRset type %u: bad target",
-			    rs->type);
 	if (rs->extra != DITTO_NONE &&
 	    (rc = check_block(c, rs->extra, depth, b->len, &x)) < 0)
 		return rc;
@@ -240,28 +214,24 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 	return 0;
 }
 
-/* A chain target (CNAME, DNAME) the answer path will read; a DNAME's is
- * written out in full, so the synthesis can copy it. */
-static bool target_in(const struct ditto_block *b, bool literal)
+/* A chain target (CNAME, DNAME) is the name in the first RR's rdata, which
+ * check_block found well formed. A DNAME's is written out in full, clear
+ * of pointer slots, because the synthesis copies those bytes. */
+static bool target_in(const struct ditto_block *b, uint16_t type, bool literal)
 {
 	const uint8_t *d = ditto_block_data(b);
 	const struct ditto_fixup *f = ditto_block_fixups(b);
-	size_t rd = 12, end, len;	/* the first RR's rdata: after owner
-					 * slot and fixed fields */
+	const size_t rd = 12;	/* owner slot, type, class, TTL, rdlength */
 
-	if (b->rr_count == 0 || b->len < rd)
+	if (b->rr_count == 0 || b->target != rd || dns_get16(d + 2) != type)
 		return false;
-	end = rd + dns_get16(d + 10);
-	if (b->target < rd || b->target >= end)
+	if (!literal)
+		return true;
+	size_t end = rd + dns_get16(d + 10);
+	if (dns_name_len(d + rd, end - rd) != end - rd)
 		return false;
-	len = literal ? dns_name_len(d + b->target, end - b->target) : 1;
-	if (len == 0)
-		return false;
-	/* Not in the middle of a pointer slot, and a DNAME's name clear of
-	 * every slot: those bytes change when the block is copied. */
 	for (unsigned i = 0; i < b->fixup_count; i++)
-		if (f[i].pos + 2u > b->target && f[i].pos < b->target + len &&
-		    (literal || f[i].pos != b->target))
+		if (f[i].pos + 2u > rd && f[i].pos < end)
 			return false;
 	return true;
 }
@@ -291,7 +261,8 @@ static int check_flags(struct check *c, const struct ditto_image *img,
 			continue;
 		const struct ditto_block *b = (const void *)(img->blocks + rs->block),
 			*bd = (const void *)(img->blocks + rs->block_do);
-		if (!target_in(b, need[k].literal) || b->target != bd->target)
+		if (!target_in(b, need[k].type, need[k].literal) ||
+		    !target_in(bd, need[k].type, need[k].literal))
 			return fail(c, DITTO_ECORRUPT, "type %u: bad target",
 				    need[k].type);
 	}

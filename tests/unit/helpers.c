@@ -415,3 +415,20 @@ const uint8_t *h_opt_option(const struct h_opt *opt, uint16_t code,
 	}
 	return NULL;
 }
+
+const struct ditto_node *h_node(const struct ditto_image *img, const char *name)
+{
+	uint8_t w[256];
+	size_t n = h_wire_name(name, w, sizeof(w));
+	uint32_t i = ditto_image_find(img, w, n);
+
+	return i == DITTO_NONE ? NULL : &img->nodes[i];
+}
+
+const struct ditto_rrset *h_rrset(const struct ditto_image *img,
+				  const char *name, uint16_t type)
+{
+	const struct ditto_node *node = h_node(img, name);
+
+	return node ? ditto_node_rrset(img, node, type) : NULL;
+}

@@ -45,6 +45,14 @@ struct ditto_zone_table *h_table(struct ditto_image *first, ...);
 /* Presentation name -> lowercase-preserving wire name; returns length. */
 size_t h_wire_name(const char *text, uint8_t *out, size_t cap);
 
+/* The node of a presentation name in img, or NULL. */
+const struct ditto_node *h_node(const struct ditto_image *img,
+				const char *name);
+
+/* The RRset of type at a presentation name in img, or NULL. */
+const struct ditto_rrset *h_rrset(const struct ditto_image *img,
+				  const char *name, uint16_t type);
+
 /* ---- queries ------------------------------------------------------------- */
 
 struct h_edns {

@@ -23,25 +23,6 @@ static const char good_zone[] =
 	"www A 192.0.2.80\n"
 	"www AAAA 2001:db8::80\n";
 
-/* The node of a presentation name in img, or NULL. */
-static const struct ditto_node *node_of(const struct ditto_image *img,
-					const char *name)
-{
-	uint8_t w[256];
-	size_t n = h_wire_name(name, w, sizeof(w));
-	uint32_t i = ditto_image_find(img, w, n);
-
-	return i == DITTO_NONE ? NULL : &img->nodes[i];
-}
-
-static const struct ditto_rrset *rrset_of(const struct ditto_image *img,
-					  const char *name, uint16_t type)
-{
-	const struct ditto_node *node = node_of(img, name);
-
-	return node ? ditto_node_rrset(img, node, type) : NULL;
-}
-
 /* Compile text that must be refused; the first error must start with
  * "test.zone:<line>:" (line 0 = any line; alt, when not 0, another line
  * that names the same fault) and mention word. */
@@ -98,9 +79,9 @@ static void test_compile_accepts_minimal_zone_and_image_opens(void)
 		printf("\n  %s\n", err);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	CU_ASSERT_EQUAL(img->hdr->serial, 2024010101u);
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "www.example.", DNS_T_AAAA));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "example.", DNS_T_SOA));
-	CU_ASSERT_PTR_NULL(node_of(img, "nope.example."));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "www.example.", DNS_T_AAAA));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "example.", DNS_T_SOA));
+	CU_ASSERT_PTR_NULL(h_node(img, "nope.example."));
 	ditto_image_free(img);
 	ditto_compiled_free(&c);
 }
@@ -116,7 +97,7 @@ static void test_compile_takes_origin_from_options(void)
 	size_t n = h_wire_name("example.org.", apex, sizeof(apex));
 	CU_ASSERT_EQUAL(img->hdr->apex_len, n);
 	CU_ASSERT_EQUAL(memcmp(img->hdr->apex, apex, n), 0);
-	CU_ASSERT_PTR_NOT_NULL(node_of(img, "ns1.example.org."));
+	CU_ASSERT_PTR_NOT_NULL(h_node(img, "ns1.example.org."));
 	ditto_image_free(img);
 }
 
@@ -132,10 +113,10 @@ static void test_compile_follows_dollar_origin_changes(void)
 	struct ditto_image *img = h_image(text, NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "host.sub.example.", DNS_T_A));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "back.example.", DNS_T_A));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "host.sub.example.", DNS_T_A));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "back.example.", DNS_T_A));
 	/* sub.example. exists only as an empty non-terminal */
-	const struct ditto_node *ent = node_of(img, "sub.example.");
+	const struct ditto_node *ent = h_node(img, "sub.example.");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ent);
 	CU_ASSERT_TRUE(ent->flags & DITTO_NODE_ENT);
 	CU_ASSERT_EQUAL(ent->rrset_count, 0);
@@ -153,10 +134,10 @@ static void test_compile_applies_dollar_ttl_and_explicit_ttl(void)
 	struct ditto_image *img = h_image(text, NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	const struct ditto_rrset *a = rrset_of(img, "ns1.example.", DNS_T_A);
-	const struct ditto_rrset *e = rrset_of(img, "explicit.example.",
+	const struct ditto_rrset *a = h_rrset(img, "ns1.example.", DNS_T_A);
+	const struct ditto_rrset *e = h_rrset(img, "explicit.example.",
 					       DNS_T_A);
-	const struct ditto_rrset *l = rrset_of(img, "later.example.", DNS_T_A);
+	const struct ditto_rrset *l = h_rrset(img, "later.example.", DNS_T_A);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
@@ -186,12 +167,12 @@ static void test_compile_accepts_rfc3597_unknown_type_and_generic_rdata(void)
 	struct ditto_image *img = h_image(text, NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	const struct ditto_rrset *x = rrset_of(img, "x.example.", 65280);
+	const struct ditto_rrset *x = h_rrset(img, "x.example.", 65280);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
 	static const uint8_t xr[] = { 0, 4, 0x0a, 0, 0, 1 };
 	CU_ASSERT_TRUE(block_holds(img, x->block, xr, sizeof(xr)));
 	/* generic rdata of a known type is the same record as the usual form */
-	const struct ditto_rrset *y = rrset_of(img, "y.example.", DNS_T_A);
+	const struct ditto_rrset *y = h_rrset(img, "y.example.", DNS_T_A);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
 	static const uint8_t yr[] = { 0, 4, 192, 0, 2, 7 };
 	CU_ASSERT_TRUE(block_holds(img, y->block, yr, sizeof(yr)));
@@ -214,7 +195,7 @@ static void test_compile_includes_existing_file(void)
 	struct ditto_image *img = h_image(text, NULL);
 	unlink(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "included.example.", DNS_T_A));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "included.example.", DNS_T_A));
 	ditto_image_free(img);
 }
 

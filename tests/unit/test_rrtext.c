@@ -402,17 +402,6 @@ static void test_rrtext_random_edits_never_read_differently(void)
 
 /* ---- through the compiler ------------------------------------------------ */
 
-static const struct ditto_rrset *rrset_of(const struct ditto_image *img,
-					  const char *name, uint16_t type)
-{
-	uint8_t w[256];
-	size_t n = h_wire_name(name, w, sizeof(w));
-	uint32_t i = ditto_image_find(img, w, n);
-
-	return i == DITTO_NONE ? NULL
-			       : ditto_node_rrset(img, &img->nodes[i], type);
-}
-
 /* Entries without an owner take the previous one whichever parser read
  * it: HINFO goes to ldns, A and AAAA to the fast path. */
 static void test_compile_shares_previous_owner_between_parsers(void)
@@ -434,14 +423,14 @@ static void test_compile_shares_previous_owner_between_parsers(void)
 	struct ditto_image *img = h_image(zone, NULL);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "x.example.", DNS_T_A));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "y.example.", DNS_T_HINFO));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "y.example.", DNS_T_AAAA));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "example.", DNS_T_TXT));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "example.", DNS_T_HINFO));
-	CU_ASSERT_PTR_NOT_NULL(rrset_of(img, "z.example.", DNS_T_TXT));
-	CU_ASSERT_PTR_NULL(rrset_of(img, "ns1.example.", DNS_T_HINFO));
-	CU_ASSERT_PTR_NULL(rrset_of(img, "x.example.", DNS_T_AAAA));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "x.example.", DNS_T_A));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "y.example.", DNS_T_HINFO));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "y.example.", DNS_T_AAAA));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "example.", DNS_T_TXT));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "example.", DNS_T_HINFO));
+	CU_ASSERT_PTR_NOT_NULL(h_rrset(img, "z.example.", DNS_T_TXT));
+	CU_ASSERT_PTR_NULL(h_rrset(img, "ns1.example.", DNS_T_HINFO));
+	CU_ASSERT_PTR_NULL(h_rrset(img, "x.example.", DNS_T_AAAA));
 	ditto_image_free(img);
 }
 
