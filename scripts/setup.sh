@@ -9,8 +9,8 @@ PACKAGES=(
   libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev liburcu-dev
   libjemalloc-dev libcunit1-dev libyaml-dev libjson-c-dev
   clang libclang-rt-14-dev
-  knot knot-dnsutils bind9-dnsutils dnsperf python3 python3-dnspython
-  iproute2
+  knot knot-dnsutils bind9-dnsutils dnsperf nsd python3 python3-dnspython
+  iproute2 ethtool
 )
 
 missing=()

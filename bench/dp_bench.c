@@ -1,0 +1,371 @@
+/* dp_bench: the whole worker path without a kernel, in packets per second
+ * per worker core.
+ *
+ *   dp_bench --zone FILE --queries FILE [--seconds S] [--ipv6]
+ *            [--lcores MAIN,WORKER]
+ *
+ * The queries are written as Ethernet/IP/UDP frames into a pcap file and
+ * replayed by DPDK's net_pcap port in infinite_rx mode (answers sent to it
+ * are dropped). One worker lcore runs the dataplane's own loop
+ * (dp_worker_loop: rx burst, classify, answer in place, rewrite headers,
+ * checksums in software, tx burst, quiescent state) flat out; the port's
+ * own cost (a fresh mbuf and a copy of each frame on RX, a free on TX,
+ * much as a NIC's descriptor refill) is paid by the worker too, so the
+ * figure is conservative. Throughput is the worker's answer counter over
+ * the run. The last line is "RESULT key=value ..." for scripts.
+ */
+#define _LGPL_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "ditto/error.h"
+#include "ditto/wire.h"
+#include "compile.h"
+#include "dp.h"
+#include "queries.h"
+
+#define CHECK_EVERY 997		/* answers checked: one in this many */
+
+static const uint8_t port_mac[6] = { 0x02, 0, 0, 0, 0, 0x53 };
+static const uint8_t client_mac[6] = { 0x02, 0, 0, 0, 0, 0x10 };
+
+struct frame {
+	uint8_t *bytes;
+	uint16_t len;
+	uint16_t dns_off;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Ethernet + IPv4 or IPv6 + UDP around a DNS query, from one of 4096
+ * client addresses and ports so the frames look like real traffic. */
+static struct frame make_frame(const uint8_t *dns, size_t dlen, size_t i,
+			       bool v6)
+{
+	struct frame f;
+	size_t l3 = v6 ? 40 : 20, off = 14;
+	uint8_t *p;
+
+	f.len = (uint16_t)(14 + l3 + 8 + dlen);
+	f.dns_off = (uint16_t)(14 + l3 + 8);
+	p = f.bytes = calloc(1, f.len);
+	if (!p)
+		exit(1);
+	memcpy(p, port_mac, 6);
+	memcpy(p + 6, client_mac, 6);
+	dns_put16(p + 12, v6 ? 0x86dd : 0x0800);
+	if (v6) {
+		p[off] = 0x60;
+		dns_put16(p + off + 4, (uint16_t)(8 + dlen));
+		p[off + 6] = 17;
+		p[off + 7] = 64;
+		p[off + 8] = 0x20;	/* 2001:db8:1::/48 clients */
+		p[off + 9] = 0x01;
+		p[off + 10] = 0x0d;
+		p[off + 11] = 0xb8;
+		p[off + 13] = 1;
+		dns_put16(p + off + 22, (uint16_t)(i & 0xfff));
+		p[off + 24] = 0x20;	/* 2001:db8::53 */
+		p[off + 25] = 0x01;
+		p[off + 26] = 0x0d;
+		p[off + 27] = 0xb8;
+		p[off + 39] = 0x53;
+	} else {
+		p[off] = 0x45;
+		dns_put16(p + off + 2, (uint16_t)(20 + 8 + dlen));
+		p[off + 8] = 64;
+		p[off + 9] = 17;
+		p[off + 12] = 198;	/* 198.18.0.0/20 clients */
+		p[off + 13] = 18;
+		dns_put16(p + off + 14, (uint16_t)(i & 0xfff));
+		p[off + 16] = 192;
+		p[off + 17] = 0;
+		p[off + 18] = 2;
+		p[off + 19] = 53;
+		dns_put16(p + off + 10, (uint16_t)~pkt_csum_fold(
+				       pkt_csum_partial(p + off, 20, 0)));
+	}
+	dns_put16(p + off + l3, (uint16_t)(1024 + (i * 7919) % 60000));
+	dns_put16(p + off + l3 + 2, 53);
+	dns_put16(p + off + l3 + 4, (uint16_t)(8 + dlen));
+	memcpy(p + f.dns_off, dns, dlen);
+	return f;
+}
+
+static void fill(struct rte_mbuf *m, const struct frame *f)
+{
+	memcpy(rte_pktmbuf_mtod(m, void *), f->bytes, f->len);
+	m->data_len = f->len;
+	m->pkt_len = f->len;
+}
+
+/* A classic pcap file (microsecond timestamps, Ethernet). */
+static int write_pcap(const char *path, const struct frame *fr, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	uint32_t gh[6] = { 0xa1b2c3d4, 2 | (4u << 16), 0, 0, 65535, 1 };
+
+	if (!f)
+		return -1;
+	fwrite(gh, sizeof(gh), 1, f);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t rh[4] = { 0, (uint32_t)i, fr[i].len, fr[i].len };
+
+		fwrite(rh, sizeof(rh), 1, f);
+		fwrite(fr[i].bytes, fr[i].len, 1, f);
+	}
+	return fclose(f);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: dp_bench --zone FILE --queries FILE "
+		"[--seconds S] [--ipv6] [--lcores MAIN,WORKER]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct dp dp = { .tap_fd = -1 };
+	const char *zone = NULL, *qfile = NULL, *lcores = "0,1";
+	double seconds = 5;
+	bool v6 = false;
+	int opt;
+	char err[512];
+	static const struct option lo[] = {
+		{ "zone", required_argument, NULL, 'z' },
+		{ "queries", required_argument, NULL, 'q' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "lcores", required_argument, NULL, 'l' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'z': zone = optarg; break;
+		case 'q': qfile = optarg; break;
+		case 's': seconds = atof(optarg); break;
+		case 'l': lcores = optarg; break;
+		case '6': v6 = true; break;
+		default: usage(); return 2;
+		}
+	}
+	if (!zone || !qfile || seconds <= 0) {
+		usage();
+		return 2;
+	}
+
+	/* The zone, compiled and opened as the dataplane would. */
+	struct ditto_compile_opts copts = { 0 };
+	struct ditto_compiled comp;
+	struct ditto_image *img = NULL;
+
+	if (ditto_compile_file(zone, &copts, &comp) != 0) {
+		fprintf(stderr, "dp_bench: %s: %s\n", zone, comp.first_error);
+		return 1;
+	}
+	if (ditto_image_open(comp.image, comp.size, NULL, &img, err,
+			     sizeof(err)) != 0) {
+		fprintf(stderr, "dp_bench: image: %s\n", err);
+		return 1;
+	}
+	struct ditto_image *none = NULL;
+	struct ditto_zone_table *t0 = ditto_zone_table_new();
+
+	dp.zones = t0 ? ditto_zone_table_with(t0, img, &none) : NULL;
+	ditto_zone_table_free(t0);
+	if (!dp.zones)
+		return 1;
+
+	/* The query frames, in a pcap file for the port to replay. */
+	struct query_list ql;
+
+	if (query_list_load("dp_bench", qfile, &ql) < 0)
+		return 1;
+	struct frame *frames = malloc(ql.n * sizeof(*frames));
+	char pcap[] = "/tmp/dp_bench.XXXXXX";
+	int fd = mkstemp(pcap);
+
+	if (!frames || fd < 0)
+		return 1;
+	close(fd);
+	for (size_t i = 0; i < ql.n; i++)
+		frames[i] = make_frame(ql.pk + ql.qs[i].off, ql.qs[i].len, i,
+				       v6);
+	if (write_pcap(pcap, frames, ql.n) != 0) {
+		fprintf(stderr, "dp_bench: cannot write %s\n", pcap);
+		return 1;
+	}
+
+	char vdev[256], l[64];
+
+	snprintf(vdev, sizeof(vdev), "net_pcap0,rx_pcap=%s,infinite_rx=1",
+		 pcap);
+	snprintf(l, sizeof(l), "%s", lcores);
+	static char a_l[] = "-l", a_mem[] = "--in-memory",
+		    a_pci[] = "--no-pci", a_log[] = "--log-level=warning",
+		    a_vdev[] = "--vdev";
+	char *eal[] = { argv[0], a_l, l, a_mem, a_pci, a_log, a_vdev, vdev,
+			NULL };
+	int ret = rte_eal_init(8, eal);
+
+	if (ret < 0) {
+		fprintf(stderr, "dp_bench: EAL: %s\n", rte_strerror(rte_errno));
+		unlink(pcap);
+		return 1;
+	}
+	if (rte_lcore_count() < 2) {
+		fprintf(stderr, "dp_bench: needs two lcores (--lcores 0,1)\n");
+		return 2;
+	}
+
+	/* The node: service address, answer settings, pool, port, worker.
+	 * The pool holds the port's in-memory copy of every frame too. */
+	memcpy(dp.conf.service.mac, port_mac, 6);
+	dp.conf.service.port = 53;
+	pkt_service_add(&dp.conf.service, "192.0.2.53");
+	pkt_service_add(&dp.conf.service, "2001:db8::53");
+	dp.answer.edns_max = DITTO_EDNS_DEFAULT;
+	dp.mtu = 1500;
+	dp.n_workers = 1;
+	dp.pool = rte_pktmbuf_pool_create("bench_mbufs",
+					  (unsigned)ql.n + 16383, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  (int)rte_socket_id());
+	dp.workers = rte_zmalloc("w", sizeof(*dp.workers), 64);
+	if (!dp.pool || !dp.workers) {
+		fprintf(stderr, "dp_bench: no memory (hugepages?)\n");
+		return 1;
+	}
+	uint16_t port;
+	struct rte_eth_conf pc;
+
+	memset(&pc, 0, sizeof(pc));
+	if (rte_eth_dev_get_port_by_name("net_pcap0", &port) ||
+	    rte_eth_dev_configure(port, 1, 1, &pc) ||
+	    rte_eth_rx_queue_setup(port, 0, 1024, 0, NULL, dp.pool) ||
+	    rte_eth_tx_queue_setup(port, 0, 1024, 0, NULL) ||
+	    rte_eth_dev_start(port)) {
+		fprintf(stderr, "dp_bench: pcap port: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	unlink(pcap);	/* loaded into memory by now */
+	dp.port_id = port;
+
+	struct dp_worker *w = &dp.workers[0];
+
+	w->dp = &dp;
+	w->lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	w->to_kernel = rte_ring_create("bench_exc", 1024, 0,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->from_kernel = rte_ring_create("bench_inj", 1024, 0,
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!w->to_kernel || !w->from_kernel)
+		return 1;
+
+	/* A correctness pass first, on the main lcore: every frame through
+	 * the same burst function, every answer checked. */
+	unsigned long checked = 0, bad = 0;
+
+	for (size_t i = 0; i < ql.n; i += DP_BURST) {
+		struct rte_mbuf *ms[DP_BURST];
+		unsigned n = (unsigned)(ql.n - i < DP_BURST ? ql.n - i :
+							     DP_BURST);
+
+		for (unsigned j = 0; j < n; j++) {
+			ms[j] = rte_pktmbuf_alloc(dp.pool);
+			if (!ms[j])
+				return 1;
+			fill(ms[j], &frames[i + j]);
+		}
+		for (unsigned j = 0; j < n; j++) {
+			const struct query *q = &ql.qs[i + j];
+			const uint8_t *qb = ql.pk + q->off;
+			uint8_t *f = rte_pktmbuf_mtod(ms[j], uint8_t *);
+			struct pkt_info pi;
+			struct ditto_answer_info info;
+			struct verdict v;
+			uint8_t qcopy[512];
+
+			checked++;
+			memcpy(qcopy, qb, q->len);
+			if (pkt_classify(f, ms[j]->data_len, &dp.conf.service,
+					 &pi) != PKT_DNS) {
+				bad++;
+				continue;
+			}
+			size_t rl = ditto_answer(dp.zones, &dp.answer,
+						 f + pi.dns_off, pi.dns_len,
+						 f + pi.dns_off,
+						 1500 - (v6 ? 48u : 28u), 0,
+						 &info);
+			size_t sh = pkt_reply(f, &pi, rl, false);
+
+			/* The DNS message stays where it was: the reply's
+			 * headers end where the query's did. */
+			inspect(qcopy, q->len, f + pi.dns_off, rl, &info, &v);
+			if (!rl || !pkt_verify(f + sh, pkt_reply_len(&pi, rl)) ||
+			    !judge((enum expect)q->expect, q->qtype, &v, &info))
+				bad++;
+		}
+		rte_pktmbuf_free_bulk(ms, n);
+	}
+
+	rte_eal_remote_launch(dp_worker_loop, w, w->lcore);
+
+	/* The first half second warms caches and is not counted. */
+	usleep(500 * 1000);
+	uint64_t a0 = w->stats.answers, b0 = w->stats.busy_tsc;
+	double t_run = now_s();
+
+	usleep((useconds_t)(seconds * 1e6));
+	uint64_t answers = w->stats.answers - a0;
+	uint64_t busy = w->stats.busy_tsc - b0;
+	double wall = now_s() - t_run;
+
+	dp.stop = true;
+	rte_eal_mp_wait_lcore();
+
+	struct dp_stats s = w->stats;
+	double pps = (double)answers / wall;
+
+	printf("dp_bench: %s, %zu queries, %s, %.1f s on lcore %u\n", zone,
+	       ql.n, v6 ? "IPv6" : "IPv4", wall, w->lcore);
+	printf("worker      %.2f Mpps answered per worker core, %.1f "
+	       "ns/packet (worker busy %.0f%% of the time)\n", pps / 1e6,
+	       1e9 / pps, (double)busy / (double)rte_get_tsc_hz() / wall *
+	       100);
+	printf("answers     checked %lu (every query once), wrong %lu; "
+	       "rcodes NOERROR %lu NXDOMAIN %lu other %lu; drops malformed "
+	       "%lu engine %lu tx %lu\n", checked, bad,
+	       (unsigned long)s.rcode[0], (unsigned long)s.rcode[3],
+	       (unsigned long)(s.answers - s.rcode[0] - s.rcode[3]),
+	       (unsigned long)s.drop[DP_DROP_MALFORMED],
+	       (unsigned long)s.drop[DP_DROP_ENGINE],
+	       (unsigned long)s.drop[DP_DROP_TX_FULL]);
+	printf("RESULT pps=%.0f ns_per_packet=%.1f wrong=%lu\n", pps, 1e9 / pps,
+	       bad);
+	rte_eth_dev_stop(port);
+	rte_eal_cleanup();
+	return bad ? 3 : 0;
+}

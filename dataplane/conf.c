@@ -1,0 +1,220 @@
+/* The dataplane's part of the node configuration (node: and dataplane:).
+ * Other top-level sections belong to ditto-control and are left to it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dp.h"
+#include "yconf.h"
+
+static int copy_str(const struct ynode *n, const char *file, const char *key,
+		    char *dst, size_t cap, char *err, size_t errlen)
+{
+	const char *s = NULL;
+
+	if (yconf_str(n, file, key, &s, err, errlen) < 0)
+		return -1;
+	if (!s)
+		return 0;
+	if (strlen(s) >= cap || (cap > 1 && !*s)) {
+		snprintf(err, errlen, "%s:%u: %s: %s", file, n->line, key,
+			 *s ? "too long" : "must not be empty");
+		return -1;
+	}
+	snprintf(dst, cap, "%s", s);
+	return 0;
+}
+
+static int get_uint(const struct ynode *sec, const char *file,
+		    const char *key, uint64_t min, uint64_t max,
+		    unsigned *out, char *err, size_t errlen)
+{
+	uint64_t v = *out;
+
+	if (yconf_uint(yconf_get(sec, key), file, key, min, max, &v, err,
+		       errlen) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static void defaults(struct dp_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/ditto");
+	snprintf(c->socket, sizeof(c->socket), "/run/ditto/dataplane.sock");
+	snprintf(c->port_name, sizeof(c->port_name), "0");
+	snprintf(c->exception_if, sizeof(c->exception_if), "ditto0");
+	c->workers = 1;
+	c->service.port = 53;
+	c->edns_size = DITTO_EDNS_DEFAULT;
+	c->mbufs = 16383;
+	c->rx_desc = 1024;
+	c->tx_desc = 1024;
+	c->tcp = true;
+	c->tcp_max_conns = 1024;
+	c->tcp_max_conns_per_client = 64;
+	c->tcp_idle_timeout_ms = 10000;
+	c->tcp_max_conn_time_ms = 120000;
+	c->tcp_max_queries = 0;
+}
+
+static const char *const node_keys[] = {
+	"identity", "state-dir",
+	/* read by ditto-control */
+	"management-addresses", "control-socket", "socket-group", "log-level",
+	"metrics", NULL
+};
+
+static const char *const dp_keys[] = {
+	"socket", "socket-group", "port", "workers", "service-addresses",
+	"service-port", "edns-size", "exception-interface", "idle-sleep-us",
+	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", NULL
+};
+
+static const char *const tcp_keys[] = {
+	"enabled", "max-connections", "max-connections-per-client",
+	"idle-timeout-ms", "max-connection-time-ms",
+	"max-queries-per-connection", NULL
+};
+
+/* Whether the address pkt_service_add() just added (the last of its family)
+ * was there already: "2001:db8::53" and "2001:DB8:0::53" are one address,
+ * and the TCP thread could not listen on it twice. */
+static bool service_added_twice(const struct pkt_service *s, unsigned n4_before)
+{
+	if (s->n4 != n4_before) {
+		for (unsigned i = 0; i + 1 < s->n4; i++)
+			if (memcmp(s->v4[i], s->v4[s->n4 - 1], 4) == 0)
+				return true;
+		return false;
+	}
+	for (unsigned i = 0; i + 1 < s->n6; i++)
+		if (memcmp(s->v6[i], s->v6[s->n6 - 1], 16) == 0)
+			return true;
+	return false;
+}
+
+static int read_service(struct dp_conf *c, const struct ynode *list,
+			const char *f, char *err, size_t errlen)
+{
+	if (!list) {
+		snprintf(err, errlen, "%s: dataplane.service-addresses: at "
+			 "least one service address is needed", f);
+		return -1;
+	}
+	if (list->kind == Y_SCALAR) {
+		snprintf(err, errlen, "%s:%u: service-addresses: expected a "
+			 "list, like [192.0.2.53, \"2001:db8::53\"]", f,
+			 list->line);
+		return -1;
+	}
+	if (list->kind != Y_SEQ || list->n == 0) {
+		snprintf(err, errlen, "%s:%u: service-addresses: expected a "
+			 "non-empty list of addresses", f, list->line);
+		return -1;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const struct ynode *a = list->items[i];
+		unsigned n4 = c->service.n4;
+
+		if (a->kind != Y_SCALAR || c->n_service >= PKT_MAX_SERVICE * 2 ||
+		    strlen(a->str) >= sizeof(c->service_text[0]) ||
+		    pkt_service_add(&c->service, a->str) < 0) {
+			snprintf(err, errlen, "%s:%u: service-addresses: '%s' "
+				 "is not an IPv4 or IPv6 address (or more than "
+				 "%u of a family)", f, a->line,
+				 a->kind == Y_SCALAR ? a->str : "?",
+				 PKT_MAX_SERVICE);
+			return -1;
+		}
+		if (service_added_twice(&c->service, n4)) {
+			snprintf(err, errlen, "%s:%u: service-addresses: %s is "
+				 "listed twice", f, a->line, a->str);
+			return -1;
+		}
+		snprintf(c->service_text[c->n_service++],
+			 sizeof(c->service_text[0]), "%s", a->str);
+	}
+	return 0;
+}
+
+int dp_conf_load(const char *path, struct dp_conf *c, char *err,
+		 size_t errlen)
+{
+	struct ynode *root;
+	const struct ynode *node, *dp, *tcp;
+	int rc = -1;
+	unsigned port = 53;
+
+	defaults(c);
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	root = yconf_load(path, err, errlen);
+	if (!root)
+		return -1;
+	node = yconf_get(root, "node");
+	dp = yconf_get(root, "dataplane");
+	if (!dp) {
+		snprintf(err, errlen, "%s: no dataplane: section", path);
+		goto out;
+	}
+	if (yconf_only(node, path, "node", node_keys, err, errlen) < 0 ||
+	    yconf_only(dp, path, "dataplane", dp_keys, err, errlen) < 0)
+		goto out;
+	if (copy_str(yconf_get(node, "identity"), path, "identity",
+		     c->identity, sizeof(c->identity), err, errlen) < 0 ||
+	    copy_str(yconf_get(node, "state-dir"), path, "state-dir",
+		     c->state_dir, sizeof(c->state_dir), err, errlen) < 0 ||
+	    copy_str(yconf_get(dp, "socket"), path, "socket", c->socket,
+		     sizeof(c->socket), err, errlen) < 0 ||
+	    copy_str(yconf_get(dp, "socket-group"), path, "socket-group",
+		     c->socket_group, sizeof(c->socket_group), err,
+		     errlen) < 0 ||
+	    copy_str(yconf_get(dp, "port"), path, "port", c->port_name,
+		     sizeof(c->port_name), err, errlen) < 0 ||
+	    copy_str(yconf_get(dp, "exception-interface"), path,
+		     "exception-interface", c->exception_if,
+		     sizeof(c->exception_if), err, errlen) < 0)
+		goto out;
+	if (strlen(c->identity) > 255) {
+		snprintf(err, errlen, "%s: identity: at most 255 bytes", path);
+		goto out;
+	}
+	if (get_uint(dp, path, "workers", 1, DP_MAX_WORKERS, &c->workers,
+		     err, errlen) < 0 ||
+	    get_uint(dp, path, "service-port", 1, 65535, &port, err,
+		     errlen) < 0 ||
+	    get_uint(dp, path, "edns-size", 512, 65535, &c->edns_size, err,
+		     errlen) < 0 ||
+	    get_uint(dp, path, "idle-sleep-us", 0, 100000, &c->idle_sleep_us,
+		     err, errlen) < 0 ||
+	    get_uint(dp, path, "mbufs", 1023, 1u << 22, &c->mbufs, err,
+		     errlen) < 0 ||
+	    get_uint(dp, path, "rx-descriptors", 64, 16384, &c->rx_desc, err,
+		     errlen) < 0 ||
+	    get_uint(dp, path, "tx-descriptors", 64, 16384, &c->tx_desc, err,
+		     errlen) < 0)
+		goto out;
+	c->service.port = (uint16_t)port;
+	if (read_service(c, yconf_get(dp, "service-addresses"), path, err,
+			 errlen) < 0)
+		goto out;
+	tcp = yconf_get(dp, "tcp");
+	if (yconf_only(tcp, path, "dataplane.tcp", tcp_keys, err, errlen) < 0 ||
+	    yconf_bool(yconf_get(tcp, "enabled"), path, "enabled", &c->tcp,
+		       err, errlen) < 0 ||
+	    get_uint(tcp, path, "max-connections", 1, 1000000,
+		     &c->tcp_max_conns, err, errlen) < 0 ||
+	    get_uint(tcp, path, "max-connections-per-client", 0, 1000000,
+		     &c->tcp_max_conns_per_client, err, errlen) < 0 ||
+	    get_uint(tcp, path, "idle-timeout-ms", 10, 3600000,
+		     &c->tcp_idle_timeout_ms, err, errlen) < 0 ||
+	    get_uint(tcp, path, "max-connection-time-ms", 0, 86400000,
+		     &c->tcp_max_conn_time_ms, err, errlen) < 0 ||
+	    get_uint(tcp, path, "max-queries-per-connection", 0, 1000000000,
+		     &c->tcp_max_queries, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	yconf_free(root);
+	return rc;
+}
