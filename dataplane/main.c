@@ -266,27 +266,19 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 
-	/* --help and --version work without EAL. */
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--version")) {
-			printf("ditto-dataplane %s\n", DITTO_VERSION);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
-	}
-	ret = rte_eal_init(argc, argv);
-	if (ret < 0) {
-		fprintf(stderr, "ditto-dataplane: EAL: %s\n",
-			rte_strerror(rte_errno));
-		return 1;
-	}
-	argc -= ret;
-	argv += ret;
+	/* Our options come after "--"; they are read first, so --help,
+	 * --version and --check work without EAL (and without root). */
+	int dd = 1;
+
+	while (dd < argc && strcmp(argv[dd], "--") != 0)
+		dd++;
+	/* Without "--", every argument is ours and EAL gets its defaults. */
+	int nour = dd < argc ? argc - dd : argc;
+	char **our = dd < argc ? argv + dd : argv;
+	int neal = dd < argc ? dd : 1;
+
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(nour, our, "c:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
@@ -294,23 +286,34 @@ int main(int argc, char **argv)
 		case 'C':
 			check = true;
 			break;
+		case 'V':
+			printf("ditto-dataplane %s\n", DITTO_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			usage(stderr);
-			goto out_eal;
+			return 2;
 		}
 	}
 	if (!config) {
 		usage(stderr);
-		goto out_eal;
+		return 2;
 	}
 	if (dp_conf_load(config, &dp->conf, err, sizeof(err)) < 0) {
 		dp_log("configuration refused: %s", err);
-		goto out_eal;
+		return 1;
 	}
 	if (check) {
 		printf("%s: dataplane configuration is valid\n", config);
-		status = 0;
-		goto out_eal;
+		return 0;
+	}
+	ret = rte_eal_init(neal, argv);
+	if (ret < 0) {
+		fprintf(stderr, "ditto-dataplane: EAL: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
 	}
 	dp->started = time(NULL);
 	dp->n_workers = dp->conf.workers;

@@ -24,7 +24,7 @@ static inline void put16(uint8_t *p, uint16_t v)
 }
 
 /*
- * Sum native 32-bit words into 64 bits, fold, and turn the result into the
+ * Sum native words, fold, and turn the result into the
  * big-endian 16-bit sum: the one's complement sum commutes with byte
  * swapping (RFC 1071 §2(B)), so this is the same as adding network-order
  * 16-bit words, several times faster. Every call starts at an even offset
@@ -32,42 +32,48 @@ static inline void put16(uint8_t *p, uint16_t v)
  */
 uint32_t pkt_csum_partial(const uint8_t *p, size_t len, uint32_t sum)
 {
-	uint64_t acc = 0;
-	uint32_t w;
+	/* 64-bit words into a 128-bit accumulator: one add with carry per
+	 * 8 bytes, the carries kept in the high half. */
+	unsigned __int128 acc = 0;
+	uint64_t q, lo;
 	uint16_t h;
 
-	while (len >= 16) {
-		uint32_t a, b, c, d;
+	while (len >= 32) {
+		uint64_t a, b, c, d;
 
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		memcpy(&c, p + 8, 4);
-		memcpy(&d, p + 12, 4);
-		acc += (uint64_t)a + b + c + d;
-		p += 16;
-		len -= 16;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		acc += a;
+		acc += b;
+		acc += c;
+		acc += d;
+		p += 32;
+		len -= 32;
 	}
-	while (len >= 4) {
-		memcpy(&w, p, 4);
-		acc += w;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		memcpy(&h, p, 2);
-		acc += h;
-		p += 2;
-		len -= 2;
+	while (len >= 8) {
+		memcpy(&q, p, 8);
+		acc += q;
+		p += 8;
+		len -= 8;
 	}
 	if (len) {
-		uint8_t last[2] = { p[0], 0 };
+		uint8_t tail[8] = { 0 };
 
-		memcpy(&h, last, 2);
-		acc += h;
+		memcpy(tail, p, len);	/* an odd byte is the high byte of a
+					 * 16-bit word: padded with zero */
+		memcpy(&q, tail, 8);
+		acc += q;
 	}
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	h = (uint16_t)acc;
+	/* Fold 128 -> 64 -> 32 -> 16 bits, end-around carry each time. */
+	lo = (uint64_t)acc + (uint64_t)(acc >> 64);
+	lo += lo < (uint64_t)(acc >> 64);
+	lo = (lo & 0xffffffffu) + (lo >> 32);
+	lo = (lo & 0xffffffffu) + (lo >> 32);
+	lo = (lo & 0xffff) + (lo >> 16);
+	lo = (lo & 0xffff) + (lo >> 16);
+	h = (uint16_t)lo;
 	h = ntohs(h);
 	return sum + h;
 }
