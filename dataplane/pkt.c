@@ -58,13 +58,31 @@ uint32_t pkt_csum_partial(const uint8_t *p, size_t len, uint32_t sum)
 		p += 8;
 		len -= 8;
 	}
-	if (len) {
-		uint8_t tail[8] = { 0 };
+	/* The tail by loads of its own sizes: gathering it byte by byte into
+	 * a stack word and reading that back stalls on store forwarding,
+	 * which cost more than all the rest of the sum. */
+	if (len >= 4) {
+		uint32_t w;
 
-		memcpy(tail, p, len);	/* an odd byte is the high byte of a
-					 * 16-bit word: padded with zero */
-		memcpy(&q, tail, 8);
-		acc += q;
+		memcpy(&w, p, 4);
+		acc += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		/* An odd last byte is the high-order byte of a 16-bit word
+		 * padded with zero (RFC 1071), in memory order. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		acc += p[0];
+#else
+		acc += (uint32_t)p[0] << 8;
+#endif
 	}
 	/* Fold 128 -> 64 -> 32 -> 16 bits, end-around carry each time. */
 	lo = (uint64_t)acc + (uint64_t)(acc >> 64);

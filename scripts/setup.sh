@@ -10,7 +10,7 @@ PACKAGES=(
   libjemalloc-dev libcunit1-dev libyaml-dev libjson-c-dev
   clang libclang-rt-14-dev
   knot knot-dnsutils bind9-dnsutils dnsperf nsd python3 python3-dnspython
-  iproute2 ethtool iputils-ping
+  iproute2 ethtool iputils-ping socat
 )
 
 missing=()
