@@ -1107,9 +1107,18 @@ out:
 
 /* ---- entry points --------------------------------------------------- */
 
+/* Where the records come from: a file, text, or a record source. */
+struct compile_input {
+	const char *path;
+	const char *text;
+	size_t len;
+	const char *name;
+	ditto_rr_source next;
+	void *arg;
+};
+
 static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts,
-		       struct ditto_compiled *out, const char *path,
-		       const char *text, size_t len, const char *name)
+		       struct ditto_compiled *out, const struct compile_input *in)
 {
 	struct zone *z = &c->z;
 	int rc;
@@ -1120,8 +1129,14 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 	limits_default(&z->limits, &opts->limits);
 	if ((rc = nameset_init(&z->names)) < 0)
 		return rc;
-	rc = path ? zone_parse_file(z, path)
-		  : zone_parse_text(z, text, len, name ? name : "<text>");
+	if (in->next)
+		rc = zone_parse_records(z, in->next, in->arg,
+					in->name ? in->name : "<records>");
+	else if (in->path)
+		rc = zone_parse_file(z, in->path);
+	else
+		rc = zone_parse_text(z, in->text, in->len,
+				     in->name ? in->name : "<text>");
 	if (rc < 0 && !out->errors)
 		zone_error(z, NULL, "%s", ditto_strerror(rc));
 	if (out->errors)
@@ -1149,15 +1164,14 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 }
 
 static int compile_common(const struct ditto_compile_opts *opts,
-			  struct ditto_compiled *out, const char *path,
-			  const char *text, size_t len, const char *name)
+			  struct ditto_compiled *out,
+			  const struct compile_input *in)
 {
 	struct compiler c;
 	struct ditto_compile_opts none = { 0 };
 
 	memset(&c, 0, sizeof(c));
-	int rc = compile_run(&c, opts ? opts : &none, out, path, text, len,
-			     name);
+	int rc = compile_run(&c, opts ? opts : &none, out, in);
 	if (rc < 0) {
 		free(out->image);
 		out->image = NULL;
@@ -1179,14 +1193,34 @@ static int compile_common(const struct ditto_compile_opts *opts,
 int ditto_compile_file(const char *path, const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out)
 {
-	return compile_common(opts, out, path, NULL, 0, NULL);
+	struct compile_input in = { .path = path };
+
+	return compile_common(opts, out, &in);
 }
 
 int ditto_compile_text(const char *text, size_t len, const char *name,
 		       const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out)
 {
-	return compile_common(opts, out, NULL, text, len, name);
+	struct compile_input in = { .text = text, .len = len, .name = name };
+
+	return compile_common(opts, out, &in);
+}
+
+int ditto_compile_records(ditto_rr_source next, void *arg, const char *name,
+			  const struct ditto_compile_opts *opts,
+			  struct ditto_compiled *out)
+{
+	struct compile_input in = { .next = next, .arg = arg, .name = name };
+
+	if (!opts || !opts->origin) {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->first_error, sizeof(out->first_error),
+			 "%s: records need an origin", name ? name : "");
+		out->errors = 1;
+		return DITTO_EINVAL;
+	}
+	return compile_common(opts, out, &in);
 }
 
 void ditto_compiled_free(struct ditto_compiled *c)

@@ -42,6 +42,29 @@ int ditto_compile_text(const char *text, size_t len, const char *name,
 		       const struct ditto_compile_opts *opts,
 		       struct ditto_compiled *out);
 
+/* One record in wire form: names uncompressed, case as received. */
+struct ditto_wire_rr {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rrclass;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	size_t rdlen;
+};
+
+/* A source of records: fills *rr and returns 1, returns 0 at the end, or
+ * a negative ditto_error. What rr points at stays valid until the next
+ * call. */
+typedef int (*ditto_rr_source)(void *arg, struct ditto_wire_rr *rr);
+
+/* The same from records in wire form, as a transfer delivers them (name
+ * is used in messages, which number the records from 1). opts->origin
+ * is required: it is the zone the records must belong to. */
+int ditto_compile_records(ditto_rr_source next, void *arg, const char *name,
+			  const struct ditto_compile_opts *opts,
+			  struct ditto_compiled *out);
+
 void ditto_compiled_free(struct ditto_compiled *c);
 
 /* Write an image atomically: temporary file, fsync, rename, fsync dir. */

@@ -717,3 +717,43 @@ int zone_parse_file(struct zone *z, const char *path)
 	free(text);
 	return rc;
 }
+
+int zone_parse_records(struct zone *z, ditto_rr_source next, void *arg,
+		       const char *name)
+{
+	struct parse_state ps;
+	struct ditto_wire_rr w;
+	unsigned file, n = 0;
+	int rc = zone_parse_start(z, name, &ps, &file);
+
+	while (rc == 0 && (rc = next(arg, &w)) > 0) {
+		struct zrec at = { .file = (uint16_t)file, .line = ++n };
+		struct rrtext_rr *rr = ps.rr;
+
+		rc = 0;
+		if (w.rrclass != DNS_CLASS_IN) {
+			zone_error(z, &at, "class %u is not IN", w.rrclass);
+			continue;
+		}
+		if (w.owner_len == 0 || w.owner_len > 255 ||
+		    dns_name_len(w.owner, w.owner_len) != w.owner_len) {
+			zone_error(z, &at, "owner name is not a wire name");
+			continue;
+		}
+		if (w.rdlen > RRTEXT_RDATA_MAX) {
+			zone_error(z, &at, "rdata of %zu bytes", w.rdlen);
+			continue;
+		}
+		memcpy(rr->owner, w.owner, w.owner_len);
+		rr->owner_len = w.owner_len;
+		rr->type = w.type;
+		rr->ttl = w.ttl;
+		rr->rdlen = w.rdlen;
+		memcpy(rr->rdata, w.rdata, w.rdlen);
+		rc = zone_add_rr(&ps, rr, file, n);
+	}
+	ldns_rdf_deep_free(ps.origin);
+	ldns_rdf_deep_free(ps.prev_long);
+	free(ps.rr);
+	return rc < 0 ? rc : 0;
+}

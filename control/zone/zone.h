@@ -77,6 +77,9 @@ static inline void nameset_set_node(struct nameset *s, uint32_t id, uint32_t v)
 int zone_parse_file(struct zone *z, const char *path);
 int zone_parse_text(struct zone *z, const char *text, size_t len,
 		    const char *name);
+/* Take records in wire form from a source (see compile.h). */
+int zone_parse_records(struct zone *z, ditto_rr_source next, void *arg,
+		       const char *name);
 
 /* Report a problem at a record (file/line may be 0). Errors count toward
  * refusal; the first one is kept in out->first_error. */

@@ -1,0 +1,189 @@
+/* The refresh of one zone, run by a worker thread: ask the primaries in
+ * order for their serial, transfer when it is newer (IXFR from the primary
+ * our data came from, AXFR otherwise or when IXFR fails), compile, save
+ * and publish. Nothing the zone serves changes here: the result goes back
+ * to the main thread (sched.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "ditto/error.h"
+#include "server.h"
+
+static void peer_of(const struct cconf_remote *r, size_t a,
+		    struct xfr_peer *p, char *text, size_t cap)
+{
+	snprintf(text, cap, "%s %s", r->id, r->addrs[a].text);
+	p->addr = (const struct sockaddr *)&r->addrs[a].ss;
+	p->addr_len = r->addrs[a].len;
+	p->src = r->have_via ? (const struct sockaddr *)&r->via.ss : NULL;
+	p->src_len = r->have_via ? r->via.len : 0;
+	p->key = r->key;
+	p->text = text;
+}
+
+/* Remember an error of one primary, keeping the earlier ones. */
+static void note_error(struct job *j, const char *peer, const char *what)
+{
+	size_t n = strlen(j->error);
+
+	snprintf(j->error + n, sizeof(j->error) - n, "%s%s: %s",
+		 n ? "; " : "", peer, what);
+}
+
+/* Compile the new contents and write the image and the contents files.
+ * 0, or -1 with the reason in why. */
+static int commit(struct job *j, struct contents *c, char *why, size_t cap)
+{
+	struct ditto_compile_opts opts = { 0 };
+	struct ditto_compiled out;
+	char cpath[4200], state[4200];
+	int rc;
+
+	opts.limits.max_records = j->conf->max_zone_records;
+	rc = contents_compile(c, &opts, &out);
+	if (rc < 0) {
+		snprintf(why, cap, "the zone does not compile: %.450s",
+			 out.first_error[0] ? out.first_error :
+					      ditto_strerror(rc));
+		ditto_compiled_free(&out);
+		return -1;
+	}
+	zone_paths(j->dir, j->z->name, cpath, j->image, state, sizeof(cpath));
+	/* Contents first: an image on disk always has its contents. */
+	rc = contents_save(c, cpath);
+	if (rc == 0)
+		rc = ditto_image_write(j->image, out.image, out.size);
+	ditto_compiled_free(&out);
+	if (rc < 0) {
+		snprintf(why, cap, "cannot write the zone's files in %s: %s",
+			 j->dir, ditto_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void refresh_job_run(struct job *j)
+{
+	const struct cconf_zone *zc = j->z->conf;
+	const struct cconf *cf = j->conf;
+	struct xfr_limits lim = {
+		.max_bytes = cf->max_transfer_bytes,
+		.max_records = cf->max_zone_records,
+		.timeout_ms = cf->transfer_timeout * 1000u,
+		.io_timeout_ms = cf->tcp_timeout * 1000u,
+	};
+
+	j->rc = -1;
+	j->primary = -1;
+	j->primary_serial = -1;
+	j->expire_opt = -1;
+	for (size_t i = 0; i < zc->n_primaries; i++) {
+		const struct cconf_remote *r = zc->primaries[i];
+
+		for (size_t a = 0; a < r->n_addrs; a++) {
+			struct xfr_peer peer;
+			struct xfr_result res;
+			char text[300], err[512];
+			uint32_t serial;
+			int64_t expire;
+			bool ixfr;
+			int rc;
+
+			peer_of(r, a, &peer, text, sizeof(text));
+			rc = xfr_soa_query(&peer, zc->wire, zc->wire_len,
+					   zc->expire_edns, cf->tcp_timeout * 1000u,
+					   &serial, &expire, err, sizeof(err));
+			if (rc < 0) {
+				note_error(j, text, err);
+				continue;
+			}
+			j->primary = (int)i;
+			j->primary_serial = serial;
+			j->expire_opt = expire;
+			if (j->cur && !j->force_axfr &&
+			    !serial_gt(serial, j->cur_serial)) {
+				j->rc = 0;
+				j->up_to_date = true;
+				snprintf(j->result, sizeof(j->result),
+					 "serial %u is current on %s",
+					 j->cur_serial, text);
+				return;
+			}
+			/* IXFR histories are the primary's own: only from the
+			 * one our data came from. */
+			ixfr = zc->ixfr && j->cur && !j->force_axfr &&
+			       j->source == (int)i;
+			rc = xfr_transfer(&peer, zc->wire, zc->wire_len, j->cur,
+					  ixfr, zc->expire_edns, &lim, &res);
+			if (rc < 0 && ixfr && res.fallback) {
+				clog_msg(LOG_NOTICE, "zone %s: IXFR from %s failed (%s), "
+					 "trying AXFR", j->z->name, text,
+					 res.error);
+				xfr_result_free(&res);
+				rc = xfr_transfer(&peer, zc->wire, zc->wire_len,
+						  NULL, false, zc->expire_edns,
+						  &lim, &res);
+			}
+			if (rc < 0) {
+				snprintf(err, sizeof(err), "%s failed: %.480s",
+					 ixfr ? "IXFR" : "AXFR", res.error);
+				note_error(j, text, err);
+				xfr_result_free(&res);
+				continue;
+			}
+			if (res.up_to_date || !res.zone) {
+				j->rc = 0;
+				j->up_to_date = true;
+				snprintf(j->result, sizeof(j->result),
+					 "serial %u is current on %s (IXFR)",
+					 j->cur_serial, text);
+				xfr_result_free(&res);
+				return;
+			}
+			if (res.expire >= 0)
+				j->expire_opt = res.expire;
+			if (commit(j, res.zone, err, sizeof(err)) < 0) {
+				note_error(j, text, err);
+				xfr_result_free(&res);
+				continue;
+			}
+			j->rc = 0;
+			j->kind = res.kind;
+			j->serial = res.serial;
+			j->newc = res.zone;
+			res.zone = NULL;
+			if (j->cur)
+				snprintf(j->result, sizeof(j->result),
+					 "%s %u -> %u from %s: %llu records, "
+					 "%llu messages, %llu bytes",
+					 res.kind == XFR_IXFR ? "IXFR" : "AXFR",
+					 j->cur_serial, res.serial, text,
+					 (unsigned long long)res.records,
+					 (unsigned long long)res.messages,
+					 (unsigned long long)res.bytes);
+			else
+				snprintf(j->result, sizeof(j->result),
+					 "AXFR of serial %u from %s: %llu "
+					 "records, %llu messages, %llu bytes",
+					 res.serial, text,
+					 (unsigned long long)res.records,
+					 (unsigned long long)res.messages,
+					 (unsigned long long)res.bytes);
+			char perr[512];
+			uint32_t dserial;
+
+			j->published = dp_publish(cf->dataplane_socket,
+						  j->z->name, j->image, &dserial,
+						  perr, sizeof(perr)) == 0 &&
+				       dserial == res.serial;
+			if (!j->published)
+				clog_msg(LOG_WARNING, "zone %s: serial %u not yet adopted "
+					 "by the dataplane: %s", j->z->name,
+					 res.serial, perr);
+			return;
+		}
+	}
+}

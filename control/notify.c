@@ -1,0 +1,168 @@
+/* NOTIFY (RFC 1996) received on the management addresses: checked
+ * against TSIG and the zone's ACL, answered, and followed by a refresh.
+ * Anything else on these sockets is refused or dropped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "ditto/wire.h"
+#include "server.h"
+
+#define DNS_OP_NOTIFY 4
+#define MSG_MAX 65535
+
+static void peer_text(const struct sockaddr_storage *ss, char *buf,
+		      size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in->sin6_addr, a, sizeof(a));
+		port = ntohs(in->sin6_port);
+	}
+	snprintf(buf, cap, "%s@%u", a, port);
+}
+
+/* The answer's header and question, from the request's. */
+static size_t answer_head(uint8_t *out, const uint8_t *req, size_t qend,
+			  unsigned rcode, bool question)
+{
+	uint16_t flags = dns_get16(req + 2);
+
+	memcpy(out, req, DNS_HDR_LEN);
+	dns_put16(out + 2, DNS_F_QR | (flags & 0x7800u) | DNS_F_AA | rcode);
+	dns_put16(out + 4, question ? 1 : 0);
+	dns_put16(out + 6, 0);
+	dns_put16(out + 8, 0);
+	dns_put16(out + 10, 0);
+	if (!question)
+		return DNS_HDR_LEN;
+	memcpy(out + DNS_HDR_LEN, req + DNS_HDR_LEN, qend - DNS_HDR_LEN);
+	return qend;
+}
+
+/* Rate-limited warnings: a flood of bad NOTIFYs must not flood the log. */
+static bool warn_ok(void)
+{
+	static time_t second;
+	static unsigned count;
+	time_t now = time(NULL);
+
+	if (now != second) {
+		second = now;
+		count = 0;
+	}
+	return ++count <= 10;
+}
+
+size_t notify_answer(struct server *s, uint8_t *req, size_t len,
+		     const struct sockaddr_storage *from, uint8_t *resp,
+		     size_t cap)
+{
+	size_t qn, qend, rlen, orig_len = len;
+	uint16_t flags;
+	char peer[80], zname[1100];
+	struct tsig_ctx tc;
+	enum tsig_result tr;
+	struct czone *z = NULL;
+	uint8_t low[255];
+	unsigned rcode = DNS_R_REFUSED;
+
+	if (len < DNS_HDR_LEN || cap < len)
+		return 0;
+	flags = dns_get16(req + 2);
+	if (flags & DNS_F_QR)
+		return 0;	/* never answer a response */
+	peer_text(from, peer, sizeof(peer));
+	if (dns_get16(req + 4) != 1)
+		return answer_head(resp, req, 0, DNS_R_FORMERR, false);
+	qn = dns_name_len(req + DNS_HDR_LEN, len - DNS_HDR_LEN);
+	qend = DNS_HDR_LEN + qn + 4;
+	if (!qn || qend > len)
+		return answer_head(resp, req, 0, DNS_R_FORMERR, false);
+	if (DNS_OPCODE(flags) != DNS_OP_NOTIFY)
+		return answer_head(resp, req, qend, DNS_R_REFUSED, true);
+	dns_name_lower(low, req + DNS_HDR_LEN, qn);
+	dns_name_to_text(low, zname, sizeof(zname));
+	z = zone_by_name(s, zname);
+	tsig_ctx_init(&tc, NULL);
+	tr = tsig_verify(&tc, s->conf->keys, s->conf->n_keys, req, &len,
+			 (uint64_t)time(NULL));
+	if (tr != TSIG_OK && tr != TSIG_UNSIGNED) {
+		if (warn_ok())
+			clog_msg(LOG_WARNING, "NOTIFY for %s from %s refused: "
+				 "TSIG %s", zname, peer, tsig_result_str(tr));
+		if (z)
+			z->notifies_refused++;
+		rlen = answer_head(resp, req, qend, DNS_R_NOTAUTH, true);
+		if (tr == TSIG_BADTIME && tc.key)
+			(void)tsig_sign(&tc, resp, &rlen, cap,
+					(uint64_t)time(NULL), TSIG_ERR_BADTIME);
+		else if (tr == TSIG_BADKEY || tr == TSIG_BADSIG ||
+			 tr == TSIG_BADTIME)
+			(void)tsig_append_error(resp, &rlen, cap, req,
+				orig_len, (uint64_t)time(NULL),
+				tr == TSIG_BADKEY ? TSIG_ERR_BADKEY :
+				tr == TSIG_BADSIG ? TSIG_ERR_BADSIG :
+						    TSIG_ERR_BADTIME);
+		tsig_ctx_free(&tc);
+		return rlen;
+	}
+	if (!z) {
+		rcode = DNS_R_NOTAUTH;
+		if (warn_ok())
+			clog_msg(LOG_INFO, "NOTIFY for %s from %s: not a zone "
+				 "of this node", zname, peer);
+	} else if (!cconf_allowed(z->conf, CCONF_NOTIFY,
+				  (const struct sockaddr *)from, tc.key)) {
+		z->notifies_refused++;
+		if (warn_ok())
+			clog_msg(LOG_WARNING, "NOTIFY for %s from %s%s%s "
+				 "refused by the zone's ACL", zname, peer,
+				 tc.key ? " key " : " unsigned",
+				 tc.key ? tc.key->text : "");
+	} else {
+		rcode = DNS_R_NOERROR;
+		z->notifies++;
+		clog_msg(LOG_INFO, "NOTIFY for %s from %s%s%s: refreshing",
+			 zname, peer, tc.key ? " key " : "",
+			 tc.key ? tc.key->text : "");
+		zone_refresh_now(s, z, false);
+	}
+	rlen = answer_head(resp, req, qend, rcode, true);
+	if (tc.key)
+		(void)tsig_sign(&tc, resp, &rlen, cap, (uint64_t)time(NULL), 0);
+	tsig_ctx_free(&tc);
+	return rlen;
+}
+
+void notify_handle(struct server *s, struct watch *w)
+{
+	int fd = w->fd;
+	static uint8_t req[MSG_MAX], resp[MSG_MAX];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t r = recvfrom(fd, req, sizeof(req), 0,
+			     (struct sockaddr *)&from, &fl);
+	size_t rlen;
+
+	if (r < 0)
+		return;
+	rlen = notify_answer(s, req, (size_t)r, &from, resp, sizeof(resp));
+	if (rlen && sendto(fd, resp, rlen, 0, (struct sockaddr *)&from, fl) < 0
+	    && warn_ok())
+		clog_msg(LOG_WARNING, "answer to a NOTIFY: %s", strerror(errno));
+}

@@ -1,0 +1,232 @@
+/* Publication: the dataplane adopts each new image through its socket
+ * (one JSON object per line each way), and a reconciliation every few
+ * seconds brings a dataplane that was down, restarted or behind in line
+ * with what ditto-control holds.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "server.h"
+
+#define DP_TIMEOUT_MS 30000
+
+int dp_request(const char *sock, const char *req, char *resp, size_t cap,
+	       char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t got = 0, len = strlen(req);
+	int fd;
+
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", sock);
+		return -1;
+	}
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		snprintf(err, errlen, "dataplane socket %s: %s", sock,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, errlen, "dataplane socket: %s",
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	while (got + 1 < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, DP_TIMEOUT_MS);
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "dataplane did not answer");
+			close(fd);
+			return -1;
+		}
+		n = recv(fd, resp + got, cap - 1 - got, 0);
+		if (n <= 0) {
+			snprintf(err, errlen, "dataplane closed the socket");
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+		resp[got] = 0;
+		if (memchr(resp, '\n', got))
+			break;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Send req (a JSON object), parse the answer; NULL with err on failure or
+ * refusal. */
+static json_object *dp_call(const char *sock, json_object *req, char *err,
+			    size_t errlen)
+{
+	char line[8192], *resp = malloc(1 << 20);
+	json_object *o, *ok, *e;
+
+	if (!resp) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(line, sizeof(line), "%s\n",
+		 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	if (dp_request(sock, line, resp, 1 << 20, err, errlen) < 0) {
+		free(resp);
+		return NULL;
+	}
+	o = json_tokener_parse(resp);
+	free(resp);
+	if (!o || !json_object_object_get_ex(o, "ok", &ok)) {
+		snprintf(err, errlen, "dataplane answered something else than "
+			 "JSON with \"ok\"");
+		json_object_put(o);
+		return NULL;
+	}
+	if (!json_object_get_boolean(ok)) {
+		snprintf(err, errlen, "dataplane refused: %s",
+			 json_object_object_get_ex(o, "error", &e) ?
+				 json_object_get_string(e) : "no reason");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int dp_publish(const char *sock, const char *zone, const char *image,
+	       uint32_t *serial, char *err, size_t errlen)
+{
+	json_object *req = json_object_new_object(), *o, *v;
+
+	json_object_object_add(req, "cmd", json_object_new_string("zone-load"));
+	json_object_object_add(req, "zone", json_object_new_string(zone));
+	json_object_object_add(req, "image", json_object_new_string(image));
+	o = dp_call(sock, req, err, errlen);
+	json_object_put(req);
+	if (!o)
+		return -1;
+	*serial = json_object_object_get_ex(o, "serial", &v) ?
+			  (uint32_t)json_object_get_int64(v) : 0;
+	json_object_put(o);
+	return 0;
+}
+
+int dp_withdraw(const char *sock, const char *zone, char *err, size_t errlen)
+{
+	json_object *req = json_object_new_object(), *o;
+
+	json_object_object_add(req, "cmd",
+			       json_object_new_string("zone-remove"));
+	json_object_object_add(req, "zone", json_object_new_string(zone));
+	o = dp_call(sock, req, err, errlen);
+	json_object_put(req);
+	if (!o)
+		return -1;
+	json_object_put(o);
+	return 0;
+}
+
+/* The serial the dataplane serves for zone, or -1 when it has none. */
+static int64_t dp_serial_of(json_object *zones, const char *zone)
+{
+	size_t n = json_object_array_length(zones);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *v, *s;
+
+		if (json_object_object_get_ex(z, "zone", &v) &&
+		    strcasecmp(json_object_get_string(v), zone) == 0 &&
+		    json_object_object_get_ex(z, "serial", &s))
+			return json_object_get_int64(s);
+	}
+	return -1;
+}
+
+void dp_reconcile(struct server *s)
+{
+	const char *sock = s->conf->dataplane_socket;
+	json_object *req = json_object_new_object(), *o, *zones;
+	char err[512];
+	static bool was_down;
+
+	json_object_object_add(req, "cmd", json_object_new_string("zone-list"));
+	o = dp_call(sock, req, err, sizeof(err));
+	json_object_put(req);
+	if (!o) {
+		if (!was_down)
+			clog_msg(LOG_WARNING, "dataplane: %s; zones will be "
+				 "published when it answers", err);
+		was_down = true;
+		for (size_t i = 0; i < s->n_zones; i++)
+			s->zones[i].dp_current = false;
+		return;
+	}
+	if (was_down)
+		clog_msg(LOG_NOTICE, "dataplane: answering again");
+	was_down = false;
+	if (!json_object_object_get_ex(o, "zones", &zones) ||
+	    !json_object_is_type(zones, json_type_array)) {
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < s->n_zones; i++) {
+		struct czone *z = &s->zones[i];
+		int64_t have = dp_serial_of(zones, z->name);
+		uint32_t serial;
+
+		if (z->state == ZS_EXPIRED) {
+			z->dp_current = false;
+			if (have >= 0 &&
+			    dp_withdraw(sock, z->name, err, sizeof(err)) < 0)
+				clog_msg(LOG_ERR, "zone %s: cannot withdraw the "
+					 "expired zone: %s", z->name, err);
+			z->dp_withdrawn = true;
+			continue;
+		}
+		z->dp_withdrawn = have < 0;
+		if (!z->contents || !z->image[0]) {
+			z->dp_current = false;
+			continue;
+		}
+		if (have == (int64_t)z->serial) {
+			z->dp_current = true;
+			continue;
+		}
+		if (dp_publish(sock, z->name, z->image, &serial, err,
+			       sizeof(err)) < 0) {
+			z->dp_current = false;
+			clog_msg(LOG_ERR, "zone %s: the dataplane did not adopt "
+				 "serial %u: %s", z->name, z->serial, err);
+			continue;
+		}
+		z->dp_current = serial == z->serial;
+		z->dp_withdrawn = false;
+		clog_msg(LOG_NOTICE, "zone %s: serial %u published to the "
+			 "dataplane%s", z->name, z->serial,
+			 have >= 0 ? " (it had an older one)" : "");
+	}
+	json_object_put(o);
+}

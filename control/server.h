@@ -1,0 +1,183 @@
+/* ditto-control's running state: the zones and their timers, the worker
+ * pool that refreshes them, and the sockets of the event loop. Zone state
+ * is the main thread's; a worker gets a job with what it needs and hands
+ * back a result (events/sched.c).
+ */
+#ifndef DITTO_SERVER_H
+#define DITTO_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cconf.h"
+#include "contents.h"
+#include "xfr.h"
+
+enum zone_state {
+	ZS_BOOTSTRAP,		/* no data yet */
+	ZS_OK,			/* serving, within expiry */
+	ZS_EXPIRED,		/* withdrawn from the dataplane */
+};
+
+/* One job at a time per zone: a refresh (SOA check, transfer if newer). */
+struct job;
+
+struct czone {
+	const struct cconf_zone *conf;
+	char name[256];			/* presentation, lowercase, with dot */
+	struct contents *contents;	/* what is served; NULL: nothing */
+	uint32_t serial;
+	enum zone_state state;
+
+	struct job *job;		/* running, or NULL */
+	bool refresh_wanted;		/* a refresh is due (timer, NOTIFY, ctl) */
+	bool force_axfr;		/* the next refresh transfers by AXFR */
+	int source;			/* primary the contents came from, -1 */
+
+	time_t last_refresh;		/* last time a primary confirmed or gave data */
+	time_t next_refresh;
+	time_t expire_at;		/* 0: nothing to expire */
+	unsigned retries;		/* failed refreshes in a row */
+	uint32_t refresh, retry, expire;	/* the SOA's, clamped */
+	int64_t primary_serial;		/* last seen on a primary, -1 */
+	int primary_used;		/* index of the primary last used, -1 */
+	time_t last_attempt;
+	char last_result[512];		/* "ok: IXFR 10 -> 11 from ..." or the error */
+	char last_error[512];
+	time_t last_error_time;
+
+	/* publication to the dataplane */
+	char image[4200];		/* the image file of serial */
+	bool dp_current;		/* the dataplane said it serves serial */
+	bool dp_withdrawn;		/* the dataplane said it has no zone */
+
+	/* counters */
+	uint64_t refreshes, transfers_ok, transfers_failed, axfr, ixfr;
+	uint64_t notifies, notifies_refused;
+};
+
+struct server;
+
+/* Something the event loop watches: fn runs when fd is readable. */
+struct watch {
+	int fd;
+	void (*fn)(struct server *s, struct watch *w);
+};
+
+struct server {
+	struct cconf *conf;
+	struct czone *zones;
+	size_t n_zones;
+	char dir[4096];			/* state-dir/control */
+	time_t started;
+	volatile int stop;
+
+	/* worker pool */
+	pthread_t *threads;
+	unsigned n_threads;
+	pthread_mutex_t lock;		/* the job queues */
+	pthread_cond_t cond;
+	struct job *todo, *done;
+	unsigned *per_remote;		/* running jobs by first primary */
+	unsigned running;
+
+	/* sockets */
+	int epfd;
+	struct watch *udp_watch;	/* NOTIFY over UDP */
+	size_t n_udp;
+	struct watch *tcp_watch;	/* listeners on the same addresses */
+	size_t n_tcp;
+	struct watch ctl_watch;
+	struct watch tick_watch;	/* timerfd */
+	struct watch done_watch;	/* eventfd of finished jobs */
+	time_t last_reconcile;
+};
+
+/* events/sched.c */
+int sched_start(struct server *s);
+void sched_stop(struct server *s);
+/* Timers due, jobs to start: call on every tick and after events. */
+void sched_run(struct server *s, time_t now);
+/* Collect finished jobs (on done_fd readable). */
+void sched_collect(struct server *s, struct watch *w);
+/* Ask for a refresh now (NOTIFY, control socket). */
+void zone_refresh_now(struct server *s, struct czone *z, bool axfr);
+void zone_timers_from_soa(struct server *s, struct czone *z,
+			  const struct soa_fields *soa);
+
+/* events/refresh.c: the job, in a worker thread */
+struct job {
+	struct job *next;
+	struct czone *z;		/* read-only in the worker but for the
+					 * fields below */
+	const struct cconf *conf;
+	const char *dir;
+	struct contents *cur;		/* borrowed: the zone's contents */
+	uint32_t cur_serial;
+	int source;			/* primary the contents came from */
+	bool force_axfr;
+	int first_remote;		/* index in conf->remotes, for limits */
+
+	/* results */
+	int rc;				/* 0: contacted a primary */
+	bool up_to_date;
+	struct contents *newc;		/* a new serial, compiled, saved */
+	uint32_t serial;
+	int primary;			/* index in the zone's primaries */
+	int64_t primary_serial;
+	int64_t expire_opt;		/* EDNS EXPIRE, -1 */
+	enum xfr_kind kind;
+	char image[4200];
+	char result[512];
+	char error[512];
+	bool published;
+};
+void refresh_job_run(struct job *j);
+
+/* publish.c: the dataplane's socket */
+int dp_request(const char *sock, const char *req, char *resp, size_t cap,
+	       char *err, size_t errlen);
+int dp_publish(const char *sock, const char *zone, const char *image,
+	       uint32_t *serial, char *err, size_t errlen);
+int dp_withdraw(const char *sock, const char *zone, char *err,
+		size_t errlen);
+/* Bring the dataplane in line with every zone: serve the image of the
+ * current serial, or nothing when expired. */
+void dp_reconcile(struct server *s);
+
+/* persist.c: a zone's timers and history, across restarts */
+int zone_state_save(const struct server *s, const struct czone *z);
+int zone_state_load(struct server *s, struct czone *z);
+void zone_paths(const char *dir, const char *zone, char *contents,
+		char *image, char *state, size_t cap);
+
+/* main.c */
+int server_watch(struct server *s, struct watch *w);
+
+/* notify.c: NOTIFY received on the management addresses */
+size_t notify_answer(struct server *s, uint8_t *req, size_t len,
+		     const struct sockaddr_storage *from, uint8_t *resp,
+		     size_t cap);
+void notify_handle(struct server *s, struct watch *w);
+
+/* tcp.c: the same over TCP */
+int tcp_listen(struct server *s);
+void tcp_expire(struct server *s, time_t now);
+void tcp_close_all(struct server *s);
+
+/* ctl.c: control.sock */
+int ctl_open(struct server *s);
+void ctl_accept(struct server *s, struct watch *w);
+
+/* log.c */
+void clog_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+extern int clog_level;
+
+struct czone *zone_by_name(struct server *s, const char *name);
+const char *zone_state_name(enum zone_state st);
+
+#endif

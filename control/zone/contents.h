@@ -1,0 +1,74 @@
+/* Zone contents: the records of one zone at one serial as ditto-control
+ * keeps them, the source of every image it compiles. A transfer builds a
+ * new contents (AXFR) or changes a copy (IXFR); the serving copy is never
+ * touched until the new one has been verified and compiled.
+ *
+ * Records are kept in wire form, names uncompressed and in the case they
+ * arrived in; two records are the same when their canonical forms (RFC 4034
+ * §6.2: names in owner and rdata lowercased) are, which is how IXFR
+ * deletions and duplicate additions are matched.
+ */
+#ifndef DITTO_CONTENTS_H
+#define DITTO_CONTENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile.h"
+
+struct contents;
+
+struct soa_fields {
+	uint32_t serial, refresh, retry, expire, minimum;
+	uint32_t ttl;
+};
+
+/* An empty zone at apex (wire form). NULL when out of memory. */
+struct contents *contents_new(const uint8_t *apex, size_t apex_len);
+void contents_free(struct contents *c);
+/* A copy to change, or NULL. */
+struct contents *contents_clone(const struct contents *c);
+
+/* Add a record: 0, 1 when the same record is there already (left as it
+ * is, RFC 1995's "add" of an existing record), or a negative ditto_error:
+ * DITTO_EINVAL for malformed rdata or an owner outside the zone,
+ * DITTO_ELIMIT past max_records (0: no limit). */
+int contents_add(struct contents *c, const struct ditto_wire_rr *rr,
+		 size_t max_records);
+/* Delete a record: 0, or DITTO_ENOENT when it is not there. */
+int contents_delete(struct contents *c, const struct ditto_wire_rr *rr);
+
+size_t contents_count(const struct contents *c);
+const uint8_t *contents_apex(const struct contents *c, size_t *len);
+/* The apex SOA; false when there is none. */
+bool contents_soa(const struct contents *c, struct soa_fields *soa);
+/* The apex SOA record itself (for IXFR requests and AXFR answers). */
+bool contents_soa_rr(const struct contents *c, struct ditto_wire_rr *rr);
+
+/* Walk the records: *pos starts at 0; 1 and *rr filled, or 0 at the end. */
+int contents_next(const struct contents *c, size_t *pos,
+		  struct ditto_wire_rr *rr);
+
+/* Compile into an image (apex as the origin). */
+int contents_compile(const struct contents *c,
+		     const struct ditto_compile_opts *opts,
+		     struct ditto_compiled *out);
+
+/* Persist: a private binary file (magic, version, apex, records,
+ * checksum), written atomically. contents_load() validates every length
+ * and the checksum, and refuses a file of another zone. */
+int contents_save(const struct contents *c, const char *path);
+int contents_load(const char *path, const uint8_t *apex, size_t apex_len,
+		  struct contents **out, char *err, size_t errlen);
+
+/* The SOA fields of an SOA record's rdata; false when it is malformed. */
+bool soa_parse(const uint8_t *rdata, size_t rdlen, struct soa_fields *soa);
+
+/* Serial arithmetic (RFC 1982): whether a is after b. */
+static inline bool serial_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
+#endif
