@@ -134,12 +134,12 @@ int dp_publish(const char *sock, const char *zone, const char *image,
 	return 0;
 }
 
-int dp_withdraw(const char *sock, const char *zone, char *err, size_t errlen)
+int dp_expire(const char *sock, const char *zone, char *err, size_t errlen)
 {
 	json_object *req = json_object_new_object(), *o;
 
 	json_object_object_add(req, "cmd",
-			       json_object_new_string("zone-remove"));
+			       json_object_new_string("zone-expire"));
 	json_object_object_add(req, "zone", json_object_new_string(zone));
 	o = dp_call(sock, req, err, errlen);
 	json_object_put(req);
@@ -149,8 +149,10 @@ int dp_withdraw(const char *sock, const char *zone, char *err, size_t errlen)
 	return 0;
 }
 
-/* The serial the dataplane serves for zone, or -1 when it has none. */
-static int64_t dp_serial_of(json_object *zones, const char *zone)
+/* The serial the dataplane serves for zone, or -1 when it has none;
+ * *expired whether it answers it with SERVFAIL. */
+static int64_t dp_serial_of(json_object *zones, const char *zone,
+			    bool *expired)
 {
 	size_t n = json_object_array_length(zones);
 
@@ -159,9 +161,13 @@ static int64_t dp_serial_of(json_object *zones, const char *zone)
 
 		if (json_object_object_get_ex(z, "zone", &v) &&
 		    strcasecmp(json_object_get_string(v), zone) == 0 &&
-		    json_object_object_get_ex(z, "serial", &s))
+		    json_object_object_get_ex(z, "serial", &s)) {
+			*expired = json_object_object_get_ex(z, "expired", &v) &&
+				   json_object_get_boolean(v);
 			return json_object_get_int64(s);
+		}
 	}
+	*expired = false;
 	return -1;
 }
 
@@ -194,19 +200,22 @@ void dp_reconcile(struct server *s)
 	}
 	for (size_t i = 0; i < s->n_zones; i++) {
 		struct czone *z = &s->zones[i];
-		int64_t have = dp_serial_of(zones, z->name);
+		bool expired;
+		int64_t have = dp_serial_of(zones, z->name, &expired);
 		uint32_t serial;
 
 		if (z->state == ZS_EXPIRED) {
 			z->dp_current = false;
-			if (have >= 0 &&
-			    dp_withdraw(sock, z->name, err, sizeof(err)) < 0)
-				clog_msg(LOG_ERR, "zone %s: cannot withdraw the "
-					 "expired zone: %s", z->name, err);
+			if (have >= 0 && !expired &&
+			    dp_expire(sock, z->name, err, sizeof(err)) < 0)
+				clog_msg(LOG_ERR, "zone %s: the dataplane did "
+					 "not take the expiry: %s", z->name, err);
 			z->dp_withdrawn = true;
 			continue;
 		}
 		z->dp_withdrawn = have < 0;
+		if (expired && have == (int64_t)z->serial)
+			have = -1;	/* publish again: that ends the expiry */
 		if (!z->contents || !z->image[0]) {
 			z->dp_current = false;
 			continue;

@@ -142,8 +142,7 @@ int dp_request(const char *sock, const char *req, char *resp, size_t cap,
 	       char *err, size_t errlen);
 int dp_publish(const char *sock, const char *zone, const char *image,
 	       uint32_t *serial, char *err, size_t errlen);
-int dp_withdraw(const char *sock, const char *zone, char *err,
-		size_t errlen);
+int dp_expire(const char *sock, const char *zone, char *err, size_t errlen);
 /* Bring the dataplane in line with every zone: serve the image of the
  * current serial, or nothing when expired. */
 void dp_reconcile(struct server *s);

@@ -58,12 +58,6 @@ static void defaults(struct dp_conf *c)
 	c->tcp_max_queries = 0;
 }
 
-static const char *const node_keys[] = {
-	"identity", "state-dir",
-	/* read by ditto-control */
-	"management-addresses", "control-socket", "socket-group", "log-level",
-	"metrics", NULL
-};
 
 static const char *const dp_keys[] = {
 	"socket", "socket-group", "port", "workers", "service-addresses",
@@ -157,7 +151,7 @@ int dp_conf_load(const char *path, struct dp_conf *c, char *err,
 		snprintf(err, errlen, "%s: no dataplane: section", path);
 		goto out;
 	}
-	if (yconf_only(node, path, "node", node_keys, err, errlen) < 0 ||
+	if (yconf_only(node, path, "node", yconf_node_keys, err, errlen) < 0 ||
 	    yconf_only(dp, path, "dataplane", dp_keys, err, errlen) < 0)
 		goto out;
 	if (copy_str(yconf_get(node, "identity"), path, "identity",

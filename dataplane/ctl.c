@@ -235,6 +235,8 @@ static json_object *cmd_zone_list(struct dp *dp)
 		add_u64(z, "bytes", m->size);
 		json_object_object_add(z, "image", json_object_new_string(m->path));
 		add_u64(z, "loaded", (uint64_t)m->loaded);
+		json_object_object_add(z, "expired",
+				       json_object_new_boolean(m->expired));
 		json_object_array_add(a, z);
 	}
 	json_object_object_add(o, "zones", a);
@@ -288,6 +290,15 @@ static json_object *handle(struct dp *dp, const char *line)
 			add_u64(resp, "serial", m.serial);
 			add_u64(resp, "bytes", m.size);
 		}
+	} else if (!strcmp(cmd, "zone-expire")) {
+		const char *zone = jstr(req, "zone");
+
+		if (!zone)
+			resp = jerror("zone-expire needs \"zone\"");
+		else if (dp_zone_expire(dp, zone, err, sizeof(err)) < 0)
+			resp = jerror("%s", err);
+		else
+			resp = jok();
 	} else if (!strcmp(cmd, "zone-remove")) {
 		const char *zone = jstr(req, "zone");
 
@@ -299,7 +310,7 @@ static json_object *handle(struct dp *dp, const char *line)
 			resp = jok();
 	} else {
 		resp = jerror("unknown command '%s' (known: status, stats, "
-			      "zone-list, zone-load, zone-remove)", cmd);
+			      "zone-list, zone-load, zone-expire, zone-remove)", cmd);
 	}
 	json_object_put(req);
 	return resp;

@@ -107,6 +107,7 @@ struct dp_zone_meta {
 	uint32_t serial;
 	uint64_t size;
 	time_t loaded;
+	bool expired;		/* answered SERVFAIL until a new image */
 };
 
 /* Exception path counters (written by its thread only). */
@@ -151,6 +152,10 @@ int dp_zones_restore(struct dp *dp, char *err, size_t errlen);
 int dp_zone_adopt(struct dp *dp, const char *zone, const char *path,
 		  struct dp_zone_meta *adopted, char *err, size_t errlen);
 int dp_zone_remove(struct dp *dp, const char *zone, char *err,
+		   size_t errlen);
+/* Mark a zone expired (SERVFAIL), across restarts, until an image of it
+ * is loaded again. */
+int dp_zone_expire(struct dp *dp, const char *zone, char *err,
 		   size_t errlen);
 void dp_zones_free(struct dp *dp);
 /* "Example.COM" -> "example.com."; -1 if it is not a plausible name. */

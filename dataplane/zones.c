@@ -171,6 +171,12 @@ static void publish(struct dp *dp, struct ditto_zone_table *new_table,
 	ditto_image_free(old_img);
 }
 
+/* The marker beside an image that says its zone expired. */
+static void expired_marker(const char *image, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.expired", image);
+}
+
 /* Put img (validated) in the table and the metadata. */
 static int install(struct dp *dp, struct ditto_image *img, const char *zone,
 		   const char *path, char *err, size_t errlen)
@@ -204,6 +210,7 @@ static int install(struct dp *dp, struct ditto_image *img, const char *zone,
 	m->serial = img->hdr->serial;
 	m->size = img->size;
 	m->loaded = time(NULL);
+	m->expired = img->expired;
 	publish(dp, nt, old_img);
 	return 0;
 }
@@ -251,6 +258,13 @@ int dp_zone_adopt(struct dp *dp, const char *zone, const char *path,
 
 	if (!same && persist(dp, img, dest, err, errlen) < 0)
 		goto fail;
+	/* A new image of the zone ends its expiry. */
+	char marker[DP_PATH_MAX + 16];
+
+	expired_marker(dest, marker, sizeof(marker));
+	if (unlink(marker) < 0 && errno != ENOENT)
+		dp_log("zone %s: cannot remove %s: %s", apex, marker,
+		       strerror(errno));
 	if (install(dp, img, apex, dest, err, errlen) < 0)
 		goto fail;
 	dp->zone_loads++;
@@ -305,6 +319,10 @@ int dp_zone_remove(struct dp *dp, const char *zone, char *err, size_t errlen)
 	}
 	/* Forget the copy first: a crash after this must not bring the zone
 	 * back on restart. */
+	char marker[DP_PATH_MAX + 16];
+
+	expired_marker(dp->meta[i].path, marker, sizeof(marker));
+	(void)unlink(marker);
 	if (unlink(dp->meta[i].path) < 0 && errno != ENOENT)
 		dp_log("zone %s: cannot remove %s: %s", want,
 		       dp->meta[i].path, strerror(errno));
@@ -313,6 +331,48 @@ int dp_zone_remove(struct dp *dp, const char *zone, char *err, size_t errlen)
 	publish(dp, nt, old_img);
 	dp->zone_removes++;
 	dp_log("zone %s removed", want);
+	return 0;
+}
+
+int dp_zone_expire(struct dp *dp, const char *zone, char *err,
+		   size_t errlen)
+{
+	char want[300], marker[DP_PATH_MAX + 16];
+	ssize_t i;
+	int fd;
+
+	if (dp_zone_name_norm(zone, want, sizeof(want)) < 0) {
+		snprintf(err, errlen, "'%s' is not a zone name", zone);
+		return -1;
+	}
+	i = meta_find(dp, want);
+	if (i < 0) {
+		snprintf(err, errlen, "zone %s is not loaded", want);
+		return -1;
+	}
+	/* The marker first: a restart after this still answers SERVFAIL. */
+	expired_marker(dp->meta[i].path, marker, sizeof(marker));
+	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", marker,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (size_t k = 0; k < ditto_zone_table_count(dp->zones); k++) {
+		char t[1100];
+		struct ditto_image *c = ditto_zone_table_at(dp->zones, k);
+
+		apex_text(c, t, sizeof(t));
+		if (strcmp(t, want) == 0)
+			__atomic_store_n(&c->expired, true, __ATOMIC_RELAXED);
+	}
+	if (!dp->meta[i].expired)
+		dp_log("zone %s serial %u expired: answered SERVFAIL until a "
+		       "new image", want, dp->meta[i].serial);
+	dp->meta[i].expired = true;
 	return 0;
 }
 
@@ -380,14 +440,19 @@ int dp_zones_restore(struct dp *dp, char *err, size_t errlen)
 			bad++;
 			continue;
 		}
+		char marker[DP_PATH_MAX + 316];
+
+		expired_marker(path, marker, sizeof(marker));
+		img->expired = access(marker, F_OK) == 0;
 		if (install(dp, img, apex, path, why, sizeof(why)) < 0) {
 			dp_log("state: %s: %s", path, why);
 			ditto_image_free(img);
 			bad++;
 			continue;
 		}
-		dp_log("zone %s serial %u restored from %s", apex,
-		       img->hdr->serial, path);
+		dp_log("zone %s serial %u restored from %s%s", apex,
+		       img->hdr->serial, path,
+		       img->expired ? " (expired: answered SERVFAIL)" : "");
 		ok++;
 	}
 	for (size_t i = 0; i < n; i++)

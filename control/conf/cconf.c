@@ -665,11 +665,6 @@ static int acl_refs(struct load *l, const struct ynode *n, const char *key,
 
 /* ---- node:, dataplane:, control: ----------------------------------------- */
 
-/* The same list as the dataplane's (dataplane/conf.c): both read node:. */
-static const char *const node_keys[] = {
-	"identity", "state-dir", "management-addresses", "control-socket",
-	"socket-group", "log-level", "metrics", NULL
-};
 
 static int read_log_level(struct load *l, const struct ynode *n)
 {
@@ -731,7 +726,7 @@ static int read_node(struct load *l)
 	const struct ynode *node = yconf_get(l->root, "node");
 	struct cconf *c = l->c;
 
-	if (yconf_only(node, l->file, "node", node_keys, l->err,
+	if (yconf_only(node, l->file, "node", yconf_node_keys, l->err,
 		       l->errlen) < 0 ||
 	    set_text(l, node, "identity", "", TEXT_MAX, &c->identity) < 0 ||
 	    set_text(l, node, "state-dir", "/var/lib/ditto", PATH_MAX - 1,

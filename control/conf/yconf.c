@@ -8,6 +8,11 @@
 #include "yconf.h"
 
 #define YCONF_MAX_DEPTH 32
+
+const char *const yconf_node_keys[] = {
+	"identity", "state-dir", "management-addresses", "control-socket",
+	"socket-group", "log-level", "metrics", NULL
+};
 #define YCONF_MAX_FILE (16u << 20)
 
 struct yparse {

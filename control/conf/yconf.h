@@ -43,6 +43,9 @@ int yconf_bool(const struct ynode *n, const char *file, const char *key,
 int yconf_str(const struct ynode *n, const char *file, const char *key,
 	      const char **out, char *err, size_t errlen);
 
+/* The keys of node:, which both processes read (each takes its own). */
+extern const char *const yconf_node_keys[];
+
 /* Fail with "file:line: unknown key 'k' in section" for any key of map not
  * in the NULL-terminated list known. */
 int yconf_only(const struct ynode *map, const char *file, const char *section,

@@ -192,6 +192,7 @@ void sched_run(struct server *s, time_t now)
 				 "until one answers", z->name, z->serial,
 				 (long)(now - z->last_refresh));
 			zone_state_save(s, z);
+			dp_reconcile(s);
 		}
 		if (z->job)
 			continue;

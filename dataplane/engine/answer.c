@@ -702,6 +702,10 @@ static void answer_query(struct resp *r, const struct prep *p,
 		r->rcode = DNS_R_REFUSED;
 		return;
 	}
+	if (unlikely(__atomic_load_n(&z->expired, __ATOMIC_RELAXED))) {
+		r->rcode = DNS_R_SERVFAIL;
+		return;
+	}
 	r->aa = true;
 	for (unsigned step = 0;; step++) {
 		const struct ctx *c = step == 0 ? &p->c0 : &chain[step - 1];

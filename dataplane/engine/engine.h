@@ -21,6 +21,10 @@ struct ditto_image {
 	const struct ditto_rrset *rrsets;
 	const uint8_t *blocks;
 	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
+	/* The zone expired (no primary confirmed it in time): its names
+	 * get SERVFAIL. Set by the dataplane's control thread while
+	 * workers answer, so read and written with relaxed atomics. */
+	bool expired;
 };
 
 /* Validate an image held in mem (8-byte aligned; 64 for best speed) and

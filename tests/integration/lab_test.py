@@ -9,7 +9,6 @@ private directory, runs every test (or the named ones) in order, brings it
 down, and ends with "lab: N passed, M failed". A test that cannot run here
 (a tool missing) fails: the suite installs every tool it uses.
 """
-import json
 import os
 import random
 import re
@@ -20,37 +19,29 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 import dns.flags
 import dns.message
 import dns.query
 import dns.rdatatype
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import labkit
+from labkit import Env, ROOT, LAB_SH, expect, run, run_tests
+
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build")
 ONLY = sys.argv[2:]
 LAB = tempfile.mkdtemp(prefix="ditto-lab-test.")
-ENV = dict(os.environ, LAB_DIR=LAB)
+ENV = Env.env
+ENV["LAB_DIR"] = LAB
 # Leaks inside libxdp/libbpf (the af_xdp driver's, on close) are not ours.
 SUPP = os.path.join(LAB, "lsan.supp")
 with open(SUPP, "w") as f:
     f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
 ENV["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
 ZONEC = os.path.join(BUILD, "control", "ditto-zone")
-LAB_SH = os.path.join(ROOT, "scripts", "lab.sh")
 V4, V6 = "192.0.2.53", "2001:db8::53"
 V4_VLAN, V6_VLAN = "198.51.100.53", "2001:db8:100::53"
 SOCK = os.path.join(LAB, "dataplane.sock")
-
-
-def run(cmd, check=True, timeout=120, **kw):
-    p = subprocess.run(cmd, env=ENV, capture_output=True, text=True,
-                       timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError("%s exited %d:\n%s%s" % (
-            " ".join(cmd), p.returncode, p.stdout[-3000:], p.stderr[-3000:]))
-    return p
 
 
 def client(*cmd, **kw):
@@ -63,24 +54,13 @@ def node(*cmd, **kw):
 
 def ask(req, timeout=30):
     """One request on dataplane.sock, the decoded answer."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(SOCK)
-    s.sendall(json.dumps(req).encode() + b"\n")
-    line = s.makefile().readline()
-    s.close()
-    return json.loads(line)
+    return labkit.ask(SOCK, req, timeout)
 
 
 def stats():
     r = ask({"cmd": "stats"})
     assert r["ok"], r
     return r
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def kdig(*args):
@@ -465,19 +445,7 @@ def main():
             print("lab: 0 passed, %d failed" % len(TESTS))
             return 1
         print("lab: up in %.1f s" % (time.monotonic() - t))
-        for fn in TESTS:
-            if ONLY and fn.__name__ not in ONLY:
-                continue
-            t = time.monotonic()
-            try:
-                fn()
-                passed += 1
-                print("ok   %s (%.1f s)" % (fn.__name__, time.monotonic() - t))
-            except Exception:
-                failed += 1
-                print("FAIL %s (%.1f s)" % (fn.__name__, time.monotonic() - t))
-                traceback.print_exc(file=sys.stdout)
-            sys.stdout.flush()
+        passed, failed = run_tests("lab", TESTS, ONLY)
     finally:
         log = os.path.join(LAB, "dataplane.log")
         run([LAB_SH, "down"], check=False)

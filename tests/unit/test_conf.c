@@ -89,7 +89,7 @@ static const char full[] =
 	"  control-socket: /run/ditto/control.sock\n"
 	"  socket-group: ditto\n"
 	"  log-level: debug\n"
-	"  metrics: 192.0.2.10:9153\n"
+	"  metrics: 192.0.2.10@9153\n"
 	"dataplane:\n"					/* 10 */
 	"  socket: /run/ditto/dp.sock\n"
 	"  socket-group: dittoctl\n"
@@ -262,7 +262,7 @@ static void test_keys_of_control_in_node_are_accepted(void)
 			     "  control-socket: /run/c.sock\n"
 			     "  socket-group: g\n"
 			     "  log-level: info\n"
-			     "  metrics: { listen: 127.0.0.1:9153 }\n"
+			     "  metrics: 127.0.0.1@9153\n"
 			     MINIMAL, &c, err, sizeof(err)), 0);
 	if (err[0])
 		printf("\n  %s\n", err);

@@ -1,0 +1,91 @@
+"""What the lab tests share: commands in the lab's namespaces, requests on
+the processes' JSON sockets, and running a list of tests with the summary
+line the suite counts ("NAME: N passed, M failed")."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_SH = os.path.join(ROOT, "scripts", "lab.sh")
+NS_CLIENT, NS_NODE, NS_PRIMARY = "ditto-client", "ditto-node", "ditto-primary"
+
+
+class Env:
+    env = dict(os.environ)
+
+
+def run(cmd, check=True, timeout=120, **kw):
+    p = subprocess.run(cmd, env=Env.env, capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d:\n%s%s" % (
+            " ".join(cmd), p.returncode, p.stdout[-3000:], p.stderr[-3000:]))
+    return p
+
+
+def in_ns(ns, *cmd, **kw):
+    return run(["ip", "netns", "exec", ns] + list(cmd), **kw)
+
+
+def popen_ns(ns, cmd, log):
+    """A long-running command in a namespace, its output to the file log."""
+    return subprocess.Popen(["ip", "netns", "exec", ns] + list(cmd),
+                            env=Env.env, stdout=open(log, "ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def ask(sock, req, timeout=30):
+    """One request on a JSON-lines socket, the decoded answer."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock)
+    s.sendall(json.dumps(req).encode() + b"\n")
+    line = s.makefile().readline()
+    s.close()
+    return json.loads(line)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def wait_for(what, fn, timeout=20, every=0.2):
+    """fn() until it returns something true; its value, or a failure
+    naming what was awaited and the last value seen."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = fn()
+        except Exception as e:  # the thing awaited may not be up yet
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError("waited %.0f s for %s; last: %r" % (timeout, what,
+                                                               last))
+
+
+def run_tests(name, tests, only=()):
+    """Run the tests in order; prints ok/FAIL per test; (passed, failed)."""
+    passed = failed = 0
+    for fn in tests:
+        if only and fn.__name__ not in only:
+            continue
+        t = time.monotonic()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.1f s)" % (fn.__name__, time.monotonic() - t))
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1f s)" % (fn.__name__, time.monotonic() - t))
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+    return passed, failed
