@@ -236,7 +236,7 @@ int tsig_key_init(struct tsig_key *k, const char *name, const char *alg,
 fail:
 	explicit_bzero(k, sizeof(*k));
 	if (errlen)
-		snprintf(err, errlen, "key %s: %s", name, why);
+		snprintf(err, errlen, "%s: key %s", why, name);
 	return -1;
 }
 
@@ -425,12 +425,14 @@ static void write_tsig(uint8_t *p, const struct tsig_rr *t)
 	dns_put16(p + 6, t->fudge);
 	dns_put16(p + 8, t->mac_len);
 	p += 10;
-	memcpy(p, t->mac, t->mac_len);
+	if (t->mac_len)
+		memcpy(p, t->mac, t->mac_len);
 	p += t->mac_len;
 	dns_put16(p, t->orig_id);
 	dns_put16(p + 2, t->error);
 	dns_put16(p + 4, t->other_len);
-	memcpy(p + 6, t->other, t->other_len);
+	if (t->other_len)
+		memcpy(p + 6, t->other, t->other_len);
 }
 
 /* Append t to the message: ARCOUNT + 1. 0, or -1 when it does not fit. */

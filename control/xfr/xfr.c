@@ -575,6 +575,14 @@ static int stream_rr(struct stream *s, const struct ditto_wire_rr *w)
 			s->seq_to = s->cur_serial;
 			goto del_start;
 		}
+		if (is_soa) {
+			/* A second SOA opens a difference sequence: from
+			 * another serial than ours, this history is not ours. */
+			s->fallback = true;
+			return fail(s->err, s->errlen, DITTO_EINVAL,
+				    "IXFR sequence starts at serial %u, not %u",
+				    f.serial, s->cur_serial);
+		}
 		/* Anything else: an AXFR-style answer (RFC 1995 §4). */
 		s->kind = XFR_AXFR;
 		s->st = ST_AXFR;

@@ -41,6 +41,7 @@ import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -74,7 +75,9 @@ def records(zone, lines):
     for line in lines:
         owner, ttl, cls, rtype, rdata = line.split(None, 4)
         name = dns.name.from_text(owner, zone)
-        out.append(dns.rrset.from_text(name, int(ttl), cls, rtype, rdata))
+        rd = dns.rdata.from_text(cls, rtype, rdata, origin=zone,
+                                 relativize=False)
+        out.append(dns.rrset.from_rdata(name, int(ttl), rd))
     return out
 
 
@@ -85,7 +88,9 @@ def response(q, rcode=dns.rcode.NOERROR):
     return r
 
 
-def sign(r, q, mode, ctx=None, first=True):
+def sign(r, q, mode):
+    # make_response() signs the answer to a signed query by itself.
+    r.tsig = None
     if mode == "unsigned" or not q.had_tsig:
         return r
     ring = BADRING if mode == "tsig-bad" else KEYRING
@@ -118,6 +123,7 @@ def axfr_messages(q, zone, z, mode):
 
 def render(q, rrsets, mode, tsig_ctx, first):
     r = response(q)
+    r.tsig = None
     if not first:
         r.question = []
     for rs in rrsets:
@@ -186,8 +192,12 @@ def answer_stream(q, mode):
         qend += 5
         m[qend:qend + 2] = struct.pack("!H", 0xc000 | qend)
         out[0] = bytes(m)
-    if mode == "garbage" and len(out) > 1:
-        out[1] = bytes(random.Random(1).getrandbits(8) for _ in range(300))
+    if mode == "garbage":
+        junk = bytes(random.Random(1).getrandbits(8) for _ in range(300))
+        if len(out) > 1:
+            out[1] = junk
+        else:
+            out[0] = out[0][:30] + junk
     return out
 
 
@@ -256,7 +266,9 @@ def serve_conn(c):
                 return
             msgs = answer_stream(q, mode)
             for i, m in enumerate(msgs):
-                if mode == "truncated" and i >= max(1, len(msgs) // 2):
+                if mode == "truncated" and i == len(msgs) // 2:
+                    # Half a message, then the connection closes.
+                    c.sendall(struct.pack("!H", len(m)) + m[:len(m) // 2])
                     return
                 if mode == "slow" and i > 0:
                     time.sleep(1)

@@ -1,0 +1,525 @@
+#!/usr/bin/python3
+"""ditto-control on the lab: zones from real primaries (Knot DNS, BIND)
+and from a scripted hostile one (fakeprimary.py), published to a real
+ditto-dataplane on DPDK, asked by kdig from the client namespace.
+
+    xfr_test.py BUILD_DIR [TEST...]
+
+Needs root. Brings the lab up in a private directory, starts the primaries
+in the primary namespace and ditto-control in the node namespace, runs the
+tests in order (they build on each other), takes everything down, and ends
+with "xfr: N passed, M failed".
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.tsig
+import dns.tsigkeyring
+
+import labkit
+from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask, expect,
+                    in_ns, popen_ns, run, run_tests, wait_for)
+
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(labkit.ROOT, "build")
+ONLY = sys.argv[2:]
+LAB = tempfile.mkdtemp(prefix="ditto-xfr-test.")
+Env.env["LAB_DIR"] = LAB
+SUPP = os.path.join(LAB, "lsan.supp")
+with open(SUPP, "w") as f:
+    f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
+Env.env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
+CONTROL = os.path.join(BUILD, "control", "ditto-control")
+DP_SOCK = os.path.join(LAB, "dataplane.sock")
+CTL_SOCK = os.path.join(LAB, "control.sock")
+SERVICE = "192.0.2.53"
+KNOT, BIND, FAKE, DEAD = "10.53.0.1", "10.53.0.3", "10.53.0.4", "10.53.0.9"
+NODE_MGMT = "10.53.0.2"
+KEY = "xfr-key"
+SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LWtleQ=="
+WRONG = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA=="
+FAKE_DIR = os.path.join(LAB, "fake")
+procs = {}
+
+
+# --- the primaries ----------------------------------------------------------
+
+def zone_text(origin, serial, extra=()):
+    lines = ["$ORIGIN %s." % origin, "$TTL 300",
+             "@ IN SOA ns1 hostmaster %d 2 1 3600 300" % serial,
+             "@ IN NS ns1", "ns1 IN A 192.0.2.1",
+             'serial IN TXT "%d"' % serial, "www IN A 192.0.2.80"]
+    return "\n".join(lines + list(extra)) + "\n"
+
+
+def knot_conf():
+    d = os.path.join(LAB, "knot")
+    return """server:
+  rundir: %(d)s
+  listen: %(knot)s@53
+log:
+  - target: %(d)s/knot.log
+    any: info
+database:
+  storage: %(d)s/db
+key:
+  - id: %(key)s
+    algorithm: hmac-sha256
+    secret: %(secret)s
+remote:
+  - id: ditto
+    address: %(node)s@53
+    key: %(key)s
+acl:
+  - id: xfr
+    key: %(key)s
+    action: transfer
+template:
+  - id: default
+    storage: %(d)s
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: a.test
+    file: a.test.zone
+    acl: xfr
+    notify: ditto
+  - domain: d.test
+    file: d.test.zone
+    acl: xfr
+""" % {"d": d, "knot": KNOT, "key": KEY, "secret": SECRET, "node": NODE_MGMT}
+
+
+def knotc(*args, **kw):
+    return in_ns(NS_PRIMARY, "knotc", "-c", os.path.join(LAB, "knot", "knot.conf"),
+                 *args, **kw)
+
+
+def start_knot():
+    d = os.path.join(LAB, "knot")
+    os.makedirs(os.path.join(d, "db"), exist_ok=True)
+    with open(os.path.join(d, "knot.conf"), "w") as f:
+        f.write(knot_conf())
+    for z in ("a.test", "d.test"):
+        with open(os.path.join(d, z + ".zone"), "w") as f:
+            f.write(zone_text(z, 1))
+    procs["knot"] = popen_ns(NS_PRIMARY, ["knotd", "-c", os.path.join(d, "knot.conf")],
+                             os.path.join(d, "knotd.out"))
+    wait_for("knotd", lambda: knotc("zone-status", "a.test", check=False).returncode == 0)
+
+
+def start_bind():
+    d = os.path.join(LAB, "bind")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "b.test.zone"), "w") as f:
+        f.write(zone_text("b.test", 7, ["mail IN MX 10 www"]))
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        f.write("""options {
+  directory "%(d)s";
+  pid-file "%(d)s/named.pid";
+  listen-on port 53 { %(bind)s; };
+  listen-on-v6 { none; };
+  recursion no;
+  notify no;
+  dnssec-validation no;
+  allow-transfer { key %(key)s; };
+};
+key "%(key)s" { algorithm hmac-sha256; secret "%(secret)s"; };
+zone "b.test" { type primary; file "%(d)s/b.test.zone"; };
+""" % {"d": d, "bind": BIND, "key": KEY, "secret": SECRET})
+    procs["bind"] = popen_ns(NS_PRIMARY, ["named", "-g", "-c", os.path.join(d, "named.conf")],
+                             os.path.join(d, "named.out"))
+    wait_for("named", lambda: "NOERROR" in in_ns(
+        NS_PRIMARY, "kdig", "+time=1", "+retry=0", "@" + BIND, "b.test", "SOA",
+        check=False).stdout)
+
+
+def fake_zone(name, serials, current, mode="ok"):
+    """Set what the fake primary serves for name: serial -> extra lines."""
+    data = {"serials": {}, "current": current, "mode": mode}
+    for s, extra in serials.items():
+        data["serials"][str(s)] = ["@ 300 IN NS ns1", "ns1 300 IN A 192.0.2.1",
+                                   'serial 300 IN TXT "%d"' % s,
+                                   "www 300 IN A 192.0.2.80"] + list(extra)
+    path = os.path.join(FAKE_DIR, name + ".json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.rename(path + ".tmp", path)
+
+
+def fake_mode(name, mode):
+    path = os.path.join(FAKE_DIR, name + ".json")
+    data = json.load(open(path))
+    data["mode"] = mode
+    with open(path + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.rename(path + ".tmp", path)
+
+
+def start_fake():
+    os.makedirs(FAKE_DIR, exist_ok=True)
+    fake_zone("c.test", {1: []}, 1, "ixfr-refused")
+    fake_zone("e.test", {1: []}, 1)
+    fake_zone("h.test", {1: []}, 1)
+    fake_zone("k.test", {1: []}, 1)
+    script = os.path.join(labkit.ROOT, "tests", "integration", "fakeprimary.py")
+    procs["fake"] = popen_ns(NS_PRIMARY, ["/usr/bin/python3", script, FAKE, "53",
+                                          FAKE_DIR, KEY, SECRET],
+                             os.path.join(LAB, "fake.out"))
+    wait_for("the fake primary", lambda: "ready" in open(os.path.join(LAB, "fake.out")).read())
+
+
+# --- ditto-control ------------------------------------------------------------
+
+def control_conf():
+    return """node:
+  identity: lab-node
+  state-dir: %(lab)s/state
+  management-addresses: [%(node)s]
+  control-socket: %(ctl)s
+  log-level: debug
+dataplane:
+  socket: %(dp)s
+control:
+  timers: { refresh-min: 1, retry-min: 1, retry-max: 2, expire-min: 5 }
+  transfer-timeout: 30
+  tcp-timeout: 3
+  max-zone-records: 1000
+keys:
+  - id: %(key)s
+    algorithm: hmac-sha256
+    secret: %(secret)s
+remotes:
+  - { id: knot, address: %(knot)s, key: %(key)s }
+  - { id: bind, address: %(bind)s, key: %(key)s }
+  - { id: fake, address: %(fake)s, key: %(key)s }
+  - { id: dead, address: %(dead)s, key: %(key)s }
+zones:
+  - { domain: a.test, primaries: [knot] }
+  - { domain: b.test, primaries: [bind] }
+  - { domain: c.test, primaries: [fake] }
+  - { domain: d.test, primaries: [dead, knot] }
+  - { domain: e.test, primaries: [fake] }
+  - { domain: h.test, primaries: [fake] }
+  - { domain: k.test, primaries: [fake] }
+""" % {"lab": LAB, "node": NODE_MGMT, "ctl": CTL_SOCK, "dp": DP_SOCK,
+       "key": KEY, "secret": SECRET, "knot": KNOT, "bind": BIND, "fake": FAKE,
+       "dead": DEAD}
+
+
+def start_control():
+    path = os.path.join(LAB, "control.yaml")
+    with open(path, "w") as f:
+        f.write(control_conf())
+    if os.path.exists(CTL_SOCK):
+        os.unlink(CTL_SOCK)  # left by a process killed with -9
+    procs["control"] = popen_ns(NS_NODE, [CONTROL, "--config", path],
+                                os.path.join(LAB, "control.log"))
+    wait_for("control.sock", lambda: ask(CTL_SOCK, {"cmd": "status"})["ok"])
+
+
+def stop_control(sig=signal.SIGTERM):
+    p = procs.pop("control", None)
+    if p:
+        p.send_signal(sig)
+        p.wait(timeout=20)
+        return p.returncode
+    return None
+
+
+def zone(name):
+    r = ask(CTL_SOCK, {"cmd": "zone-status", "zone": name})
+    expect(r["ok"], r)
+    return r["zones"][0]
+
+
+def served(name, rtype="TXT", qname=None):
+    """The dataplane's answer from the client namespace, as kdig prints it."""
+    return in_ns(NS_CLIENT, "kdig", "+time=1", "+retry=1", "@" + SERVICE,
+                 qname or "serial." + name, rtype, check=False).stdout
+
+
+def serial_served(name):
+    out = served(name)
+    for line in out.splitlines():
+        if "\tTXT\t" in line:
+            return int(line.split('"')[1])
+    return None
+
+
+def refresh(name, axfr=False):
+    r = ask(CTL_SOCK, {"cmd": "zone-retransfer" if axfr else "zone-refresh", "zone": name})
+    expect(r["ok"], r)
+
+
+def attempts(name):
+    z = zone(name)
+    return z["refreshes"], z["last-result"]
+
+
+def refreshed_after(name, before):
+    """Wait until the zone has finished a refresh begun after before."""
+    def done():
+        z = zone(name)
+        return z if z["refreshes"] > before and not z["refreshing"] else None
+    return wait_for("a refresh of " + name, done, timeout=30)
+
+
+# --- the tests ----------------------------------------------------------------
+
+def test_bootstrap_by_axfr_from_knot_with_tsig_hmac_sha256():
+    wait_for("a.test answering through the dataplane", lambda: serial_served("a.test") == 1)
+    z = zone("a.test")
+    expect(z["state"] == "ok" and z["serial"] == 1 and z["axfr"] == 1, z)
+    wait_for("published", lambda: zone("a.test")["published"])
+
+
+def test_bootstrap_by_axfr_from_bind_with_tsig_hmac_sha256():
+    wait_for("b.test answering", lambda: serial_served("b.test") == 7)
+    out = served("b.test", "MX", "mail.b.test")
+    expect("10 www.b.test." in out, out)
+
+
+def test_first_primary_down_then_failover_to_the_second():
+    wait_for("d.test answering", lambda: serial_served("d.test") == 1, timeout=40)
+    z = zone("d.test")
+    expect(z["primary"] == "knot" and DEAD in z["last-error"] + json.dumps(z) or
+           z["primary"] == "knot", z)
+
+
+def test_notify_then_ixfr_and_the_new_data_answers():
+    before = zone("a.test")["ixfr"]
+    with open(os.path.join(LAB, "knot", "a.test.zone"), "w") as f:
+        f.write(zone_text("a.test", 2, ["new IN A 192.0.2.2"]))
+    t = time.monotonic()
+    knotc("zone-reload", "a.test")
+    wait_for("serial 2 through the dataplane", lambda: serial_served("a.test") == 2)
+    took = time.monotonic() - t
+    z = zone("a.test")
+    expect(z["ixfr"] == before + 1 and z["notifies"] >= 1, z)
+    out = served("a.test", "A", "new.a.test")
+    expect("192.0.2.2" in out, out)
+    sys.stdout.write("    (reload to answer in %.2f s)\n" % took)
+
+
+def test_ixfr_refused_by_the_primary_then_axfr_fallback():
+    wait_for("c.test at serial 1", lambda: serial_served("c.test") == 1)
+    fake_zone("c.test", {1: [], 2: ["two 300 IN A 192.0.2.22"]}, 2, "ixfr-refused")
+    n, _ = attempts("c.test")
+    refresh("c.test")
+    z = refreshed_after("c.test", n)
+    expect(z["serial"] == 2 and z["axfr"] == 2 and z["ixfr"] == 0, z)
+    log = open(os.path.join(LAB, "control.log")).read()
+    expect("trying AXFR" in log, log[-2000:])
+    wait_for("serial 2 served", lambda: serial_served("c.test") == 2)
+
+
+def notify(name, keyring=None, src=KNOT):
+    """A NOTIFY from the primary namespace; the answer's rcode and whether
+    it carried a TSIG error."""
+    code = """
+import dns.message, dns.query, dns.opcode, dns.tsigkeyring, dns.tsig, sys, dns.rdatatype
+q = dns.message.make_query(%r, dns.rdatatype.SOA)
+q.set_opcode(dns.opcode.NOTIFY)
+ring = %r
+if ring:
+    q.use_tsig(dns.tsigkeyring.from_text(ring), list(ring)[0], algorithm=dns.tsig.HMAC_SHA256)
+try:
+    r = dns.query.udp(q, %r, timeout=3, source=%r, ignore_trailing=True)
+    print(dns.rcode.to_text(r.rcode()))
+except dns.tsig.PeerError as e:
+    print("TSIG-" + type(e).__name__)
+""" % (name, keyring, NODE_MGMT, src)
+    return in_ns(NS_PRIMARY, "/usr/bin/python3", "-c", code).stdout.strip()
+
+
+def test_notify_with_a_bad_or_missing_key_is_ignored():
+    z0 = zone("a.test")
+    unsigned = notify("a.test")
+    wrong = notify("a.test", {KEY: WRONG})
+    unknown = notify("a.test", {"other-key": SECRET})
+    z1 = zone("a.test")
+    expect(unsigned == "REFUSED", "unsigned NOTIFY answered %s" % unsigned)
+    expect(wrong in ("NOTAUTH", "TSIG-PeerBadSignature"), "wrong secret: %s" % wrong)
+    expect(unknown in ("NOTAUTH", "TSIG-PeerBadKey"), "unknown key: %s" % unknown)
+    expect(z1["notifies"] == z0["notifies"] and
+           z1["notifies-refused"] == z0["notifies-refused"] + 3, (z0, z1))
+    good = notify("a.test", {KEY: SECRET})
+    expect(good == "NOERROR", good)
+    wait_for("the good NOTIFY counted", lambda: zone("a.test")["notifies"] == z0["notifies"] + 1)
+
+
+def test_transfer_with_a_wrong_tsig_is_rejected_and_the_old_data_kept():
+    wait_for("h.test at serial 1", lambda: serial_served("h.test") == 1)
+    fake_zone("h.test", {1: [], 2: []}, 2, "tsig-bad")
+    n, _ = attempts("h.test")
+    refresh("h.test")
+    z = refreshed_after("h.test", n)
+    expect(z["serial"] == 1 and "TSIG" in z["last-error"], z)
+    expect(serial_served("h.test") == 1, served("h.test"))
+
+
+HOSTILE = ["unsigned", "tsig-bad", "wrong-zone", "truncated", "no-closing-soa",
+           "serial-mismatch", "out-of-zone", "oversized", "garbage",
+           "compression-loop"]
+
+
+def test_hostile_primary_never_replaces_good_data():
+    # Good data at serial 1 first: every hostile transfer offers serial 2,
+    # asked for by AXFR (zone-retransfer).
+    fake_zone("h.test", {1: []}, 1, "ok")
+    wait_for("h.test at serial 1", lambda: serial_served("h.test") == 1)
+    seen = {}
+    for mode in HOSTILE:
+        fake_zone("h.test", {1: [], 2: ['evil 300 IN TXT "replaced"'] + [
+            "h%d 300 IN A 192.0.2.%d" % (i, i + 1) for i in range(60)]}, 2, mode)
+        n, _ = attempts("h.test")
+        refresh("h.test", axfr=True)
+        z = refreshed_after("h.test", n)
+        seen[mode] = z["last-error"]
+        expect(z["serial"] == 1, "%s replaced the data: %s" % (mode, z))
+        expect(z["last-result"].startswith("failed") and z["last-error"],
+               "%s: no error recorded: %s" % (mode, z))
+        expect(serial_served("h.test") == 1, "%s: %s" % (mode, served("h.test")))
+    for mode, err in seen.items():
+        sys.stdout.write("    %-18s %s\n" % (mode, err[:150]))
+    log = open(os.path.join(LAB, "control.log")).read()
+    expect("zone h.test.: refresh failed (fake %s" % FAKE in log,
+           "errors not logged with zone and primary")
+
+
+def test_broken_ixfr_falls_back_to_a_whole_axfr():
+    # An IXFR that does not apply to our serial is refused whole; the
+    # AXFR that follows is the primary's complete zone.
+    for mode, why in (("ixfr-out-of-order", "IXFR sequence starts at serial"),
+                      ("ixfr-bad-delete", "out of sync")):
+        fake_zone("h.test", {1: []}, 1, "ok")
+        n, _ = attempts("h.test")
+        refresh("h.test", axfr=True)
+        refreshed_after("h.test", n)
+        wait_for("h.test back at 1", lambda: serial_served("h.test") == 1)
+        fake_zone("h.test", {1: [], 2: ['evil 300 IN TXT "new"']}, 2, mode)
+        n, _ = attempts("h.test")
+        refresh("h.test")
+        z = refreshed_after("h.test", n)
+        expect(z["serial"] == 2 and z["ixfr"] == 0, (mode, z))
+        log = open(os.path.join(LAB, "control.log")).read()
+        expect(why in log and "trying AXFR" in log, mode)
+        out = served("h.test", "TXT", "evil.h.test")
+        expect('"new"' in out and "ghost" not in out, out)
+
+
+def test_every_primary_down_until_expiry_servfail_then_recovery():
+    wait_for("e.test at serial 1", lambda: serial_served("e.test") == 1)
+    fake_mode("e.test", "down")
+    # SOA expire 8 s (clamped to at least 5): SERVFAIL within about 12 s.
+    t = time.monotonic()
+    wait_for("SERVFAIL for e.test", lambda: "status: SERVFAIL" in served("e.test"),
+             timeout=30)
+    z = zone("e.test")
+    expect(z["state"] == "expired", z)
+    sys.stdout.write("    (expired after %.1f s without a primary)\n" % (time.monotonic() - t))
+    fake_mode("e.test", "ok")
+    wait_for("e.test back", lambda: serial_served("e.test") == 1, timeout=30)
+    expect(zone("e.test")["state"] == "ok", zone("e.test"))
+
+
+def test_kill_9_during_a_transfer_then_restart():
+    wait_for("k.test at serial 1", lambda: serial_served("k.test") == 1)
+    fake_zone("k.test", {1: [], 2: ["x%d 300 IN A 192.0.2.%d" % (i, i % 250 + 1)
+                                    for i in range(200)]}, 2, "slow")
+    refresh("k.test", axfr=True)
+    wait_for("the transfer under way", lambda: zone("k.test")["refreshing"], timeout=10)
+    time.sleep(2)
+    stop_control(signal.SIGKILL)
+    expect(serial_served("k.test") == 1, served("k.test"))
+    state = json.load(open(os.path.join(LAB, "state", "control", "k.test.state")))
+    expect(state["serial"] == 1, state)
+    fake_mode("k.test", "ok")
+    start_control()
+    log = open(os.path.join(LAB, "control.log")).read()
+    expect("zone k.test.: serial 1 from the state directory (ok" in log, log[-3000:])
+    wait_for("k.test serial 2 after the restart", lambda: serial_served("k.test") == 2,
+             timeout=30)
+    # The other zones came back from the state directory as they were.
+    expect(zone("a.test")["serial"] == 2, zone("a.test"))
+
+
+def test_restart_of_the_dataplane_alone():
+    run([LAB_SH, "stop"])
+    run([LAB_SH, "start", "--keep-state", "--build", BUILD], timeout=120)
+    for name, serial in (("a.test", 2), ("b.test", 7), ("c.test", 2), ("k.test", 2)):
+        wait_for("%s serial %d after the dataplane restart" % (name, serial),
+                 lambda: serial_served(name) == serial, timeout=20)
+
+
+def test_control_stops_cleanly_and_keeps_its_state():
+    rc = stop_control()
+    expect(rc == 0, "ditto-control exited %s" % rc)
+    log = open(os.path.join(LAB, "control.log")).read()
+    expect("AddressSanitizer" not in log and "runtime error" not in log, log[-3000:])
+    state = json.load(open(os.path.join(LAB, "state", "control", "a.test.state")))
+    expect(state["serial"] == 2 and state["last-refresh"] > 0, state)
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    for tool in ("kdig", "knotd", "named", "ip"):
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            print("xfr: %s is missing (scripts/setup.sh installs it)" % tool)
+            print("xfr: 0 passed, 1 failed")
+            return 1
+    Env.env["PATH"] = Env.env.get("PATH", "") + ":/usr/sbin:/sbin"
+    passed = failed = 0
+    try:
+        up = run([LAB_SH, "up", "--build", BUILD, "--keep-state"], check=False, timeout=180)
+        if up.returncode != 0:
+            print(up.stdout + up.stderr)
+            print("xfr: could not bring the lab up")
+            print("xfr: 0 passed, %d failed" % len(TESTS))
+            return 1
+        for a in (BIND, FAKE):
+            in_ns(NS_PRIMARY, "ip", "addr", "add", a + "/24", "dev", "mp0")
+        start_knot()
+        start_bind()
+        start_fake()
+        start_control()
+        passed, failed = run_tests("xfr", TESTS, ONLY)
+    except Exception as e:
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        failed += 1
+    finally:
+        stop_control()
+        for name, p in procs.items():
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        run([LAB_SH, "down"], check=False)
+        if failed:
+            for log in ("control.log", "fake.out", "knot/knot.log", "dataplane.log"):
+                path = os.path.join(LAB, log)
+                if os.path.exists(path):
+                    print("---- the end of %s ----" % log)
+                    print("".join(open(path).readlines()[-40:]))
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(LAB, ignore_errors=True)
+    print("xfr: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
