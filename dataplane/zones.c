@@ -419,7 +419,8 @@ int dp_zones_restore(struct dp *dp, char *err, size_t errlen)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char path[DP_PATH_MAX + 300], why[512], apex[1100];
 		char dest[DP_PATH_MAX];
