@@ -1,6 +1,7 @@
 /* NOTIFY (RFC 1996) received on the management addresses: checked
  * against TSIG and the zone's ACL, answered, and followed by a refresh.
- * Anything else on these sockets is refused or dropped.
+ * SOA queries of downstream secondaries allowed to transfer a zone are
+ * answered too; anything else on these sockets is refused or dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,7 +94,10 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 	qend = DNS_HDR_LEN + qn + 4;
 	if (!qn || qend > len)
 		return answer_head(resp, req, 0, DNS_R_FORMERR, false);
-	if (DNS_OPCODE(flags) != DNS_OP_NOTIFY)
+	bool soa_query = DNS_OPCODE(flags) == 0 &&
+			 dns_get16(req + qend - 4) == DNS_T_SOA;
+
+	if (DNS_OPCODE(flags) != DNS_OP_NOTIFY && !soa_query)
 		return answer_head(resp, req, qend, DNS_R_REFUSED, true);
 	dns_name_lower(low, req + DNS_HDR_LEN, qn);
 	dns_name_to_text(low, zname, sizeof(zname));
@@ -118,6 +122,35 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 				tr == TSIG_BADKEY ? TSIG_ERR_BADKEY :
 				tr == TSIG_BADSIG ? TSIG_ERR_BADSIG :
 						    TSIG_ERR_BADTIME);
+		tsig_ctx_free(&tc);
+		return rlen;
+	}
+	if (soa_query) {
+		/* A downstream secondary's refresh: the SOA for those
+		 * allowed to transfer the zone. */
+		struct ditto_wire_rr soa;
+
+		if (z && z->contents && z->state == ZS_OK &&
+		    cconf_allowed(z->conf, CCONF_TRANSFER,
+				  (const struct sockaddr *)from, tc.key) &&
+		    contents_soa_rr(z->contents, &soa) &&
+		    qend + 12 + soa.rdlen + 600 < cap) {
+			rlen = answer_head(resp, req, qend, DNS_R_NOERROR, true);
+			dns_put16(resp + 6, 1);
+			dns_put16(resp + rlen, 0xc000 | DNS_HDR_LEN);
+			dns_put16(resp + rlen + 2, DNS_T_SOA);
+			dns_put16(resp + rlen + 4, DNS_CLASS_IN);
+			dns_put32(resp + rlen + 6, soa.ttl);
+			dns_put16(resp + rlen + 10, (unsigned)soa.rdlen);
+			memcpy(resp + rlen + 12, soa.rdata, soa.rdlen);
+			rlen += 12 + soa.rdlen;
+		} else {
+			rlen = answer_head(resp, req, qend, z ? DNS_R_REFUSED :
+					   DNS_R_NOTAUTH, true);
+		}
+		if (tc.key)
+			(void)tsig_sign(&tc, resp, &rlen, cap,
+					(uint64_t)time(NULL), 0);
 		tsig_ctx_free(&tc);
 		return rlen;
 	}

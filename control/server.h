@@ -162,6 +162,11 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 		     size_t cap);
 void notify_handle(struct server *s, struct watch *w);
 
+/* xfrout.c: AXFR/IXFR to downstream secondaries; false when req is not
+ * a transfer request (then it is not answered). */
+bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
+		   const struct sockaddr_storage *from);
+
 /* tcp.c: the same over TCP */
 int tcp_listen(struct server *s);
 void tcp_expire(struct server *s, time_t now);

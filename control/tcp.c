@@ -1,6 +1,6 @@
 /* DNS over TCP on the management addresses: connections a primary opens
- * to send NOTIFY (Knot DNS does), read frame by frame in the event loop
- * and answered like NOTIFY over UDP. */
+ * to send NOTIFY (Knot DNS does) and downstream secondaries open to
+ * transfer (xfrout.c), read frame by frame in the event loop. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -87,8 +87,10 @@ static void conn_read(struct server *s, struct watch *w)
 
 			if (c->got < len + 2)
 				break;
-			rlen = notify_answer(s, c->buf + 2, len, &c->from, resp,
-					     sizeof(resp));
+			rlen = xfrout_handle(s, c->w.fd, c->buf + 2, len,
+					     &c->from) ? 0 :
+			       notify_answer(s, c->buf + 2, len, &c->from,
+					     resp, sizeof(resp));
 			if (rlen && send_frame(c->w.fd, resp, rlen) < 0) {
 				conn_close(s, c);
 				return;

@@ -42,6 +42,7 @@ DP_SOCK = os.path.join(LAB, "dataplane.sock")
 CTL_SOCK = os.path.join(LAB, "control.sock")
 SERVICE = "192.0.2.53"
 KNOT, BIND, FAKE, DEAD = "10.53.0.1", "10.53.0.3", "10.53.0.4", "10.53.0.9"
+DOWNSTREAM = "10.53.0.5"
 NODE_MGMT = "10.53.0.2"
 KEY = "xfr-key"
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LWtleQ=="
@@ -203,8 +204,10 @@ remotes:
   - { id: bind, address: %(bind)s, key: %(key)s }
   - { id: fake, address: %(fake)s, key: %(key)s }
   - { id: dead, address: %(dead)s, key: %(key)s }
+acls:
+  - { id: downstream, address: %(down)s, key: %(key)s, action: transfer }
 zones:
-  - { domain: a.test, primaries: [knot] }
+  - { domain: a.test, primaries: [knot], allow-transfer: [downstream] }
   - { domain: b.test, primaries: [bind] }
   - { domain: c.test, primaries: [fake] }
   - { domain: d.test, primaries: [dead, knot] }
@@ -213,7 +216,7 @@ zones:
   - { domain: k.test, primaries: [fake] }
 """ % {"lab": LAB, "node": NODE_MGMT, "ctl": CTL_SOCK, "dp": DP_SOCK,
        "key": KEY, "secret": SECRET, "knot": KNOT, "bind": BIND, "fake": FAKE,
-       "dead": DEAD}
+       "dead": DEAD, "down": DOWNSTREAM}
 
 
 def start_control():
@@ -462,13 +465,68 @@ def test_restart_of_the_dataplane_alone():
                  lambda: serial_served(name) == serial, timeout=20)
 
 
+def test_knot_as_a_downstream_secondary_takes_axfr_then_ixfr_from_ditto():
+    d = os.path.join(LAB, "knot2")
+    os.makedirs(os.path.join(d, "db"), exist_ok=True)
+    conf = os.path.join(d, "knot.conf")
+    with open(conf, "w") as f:
+        f.write("""server:
+  rundir: %(d)s
+  listen: %(down)s@53
+log:
+  - target: %(d)s/knot.log
+    any: info
+database:
+  storage: %(d)s/db
+key:
+  - id: %(key)s
+    algorithm: hmac-sha256
+    secret: %(secret)s
+remote:
+  - id: ditto
+    address: %(node)s@53
+    via: %(down)s
+    key: %(key)s
+template:
+  - id: default
+    storage: %(d)s
+    zonefile-sync: -1
+zone:
+  - domain: a.test
+    master: ditto
+""" % {"d": d, "down": DOWNSTREAM, "key": KEY, "secret": SECRET, "node": NODE_MGMT})
+    procs["knot2"] = popen_ns(NS_PRIMARY, ["knotd", "-c", conf], os.path.join(d, "out"))
+
+    def downstream_serial():
+        out = in_ns(NS_PRIMARY, "kdig", "+time=1", "+retry=0", "+short",
+                    "@" + DOWNSTREAM, "a.test", "SOA", check=False).stdout.split()
+        return int(out[2]) if len(out) > 2 else None
+    wait_for("Knot's AXFR from ditto", lambda: downstream_serial() == 2, timeout=30)
+    with open(os.path.join(LAB, "knot", "a.test.zone"), "w") as f:
+        f.write(zone_text("a.test", 3, ["new IN A 192.0.2.3"]))
+    knotc("zone-reload", "a.test")
+    wait_for("serial 3 at ditto", lambda: serial_served("a.test") == 3)
+    wait_for("serial 3 at Knot, from ditto", lambda: downstream_serial() == 3, timeout=30)
+    out = in_ns(NS_PRIMARY, "kdig", "+short", "@" + DOWNSTREAM, "new.a.test", "A").stdout
+    expect("192.0.2.3" in out, out)
+    # Without the key, or for a zone without allow-transfer: refused.
+    p = in_ns(NS_PRIMARY, "kdig", "+time=2", "@" + NODE_MGMT, "a.test", "AXFR",
+              check=False)
+    expect("REFUSED" in p.stdout + p.stderr, p.stdout + p.stderr)
+    p = in_ns(NS_PRIMARY, "kdig", "+time=2", "-y", "hmac-sha256:%s:%s" % (KEY, SECRET),
+              "@" + NODE_MGMT, "b.test", "AXFR", check=False)
+    expect("REFUSED" in p.stdout + p.stderr, p.stdout + p.stderr)
+    log = open(os.path.join(d, "knot.log")).read()
+    expect("IXFR" in log or "AXFR" in log, log[-2000:])
+
+
 def test_control_stops_cleanly_and_keeps_its_state():
     rc = stop_control()
     expect(rc == 0, "ditto-control exited %s" % rc)
     log = open(os.path.join(LAB, "control.log")).read()
     expect("AddressSanitizer" not in log and "runtime error" not in log, log[-3000:])
     state = json.load(open(os.path.join(LAB, "state", "control", "a.test.state")))
-    expect(state["serial"] == 2 and state["last-refresh"] > 0, state)
+    expect(state["serial"] == 3 and state["last-refresh"] > 0, state)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
@@ -489,7 +547,7 @@ def main():
             print("xfr: could not bring the lab up")
             print("xfr: 0 passed, %d failed" % len(TESTS))
             return 1
-        for a in (BIND, FAKE):
+        for a in (BIND, FAKE, DOWNSTREAM):
             in_ns(NS_PRIMARY, "ip", "addr", "add", a + "/24", "dev", "mp0")
         start_knot()
         start_bind()
