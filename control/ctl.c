@@ -67,7 +67,7 @@ static void add_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static json_object *zone_json(const struct server *s, const struct czone *z)
+static json_object *zone_json(const struct czone *z)
 {
 	json_object *o = json_object_new_object();
 	time_t now = time(NULL);
@@ -101,7 +101,6 @@ static json_object *zone_json(const struct server *s, const struct czone *z)
 	add_i64(o, "ixfr", (int64_t)z->ixfr);
 	add_i64(o, "notifies", (int64_t)z->notifies);
 	add_i64(o, "notifies-refused", (int64_t)z->notifies_refused);
-	(void)s;
 	return o;
 }
 
@@ -164,7 +163,7 @@ static json_object *handle(struct server *s, const char *line)
 		for (size_t i = 0; i < s->n_zones; i++)
 			if (!z || z == &s->zones[i])
 				json_object_array_add(
-					a, zone_json(s, &s->zones[i]));
+					a, zone_json(&s->zones[i]));
 		resp = jok();
 		json_object_object_add(resp, "zones", a);
 	} else if (!strcmp(cmd, "zone-refresh") ||
@@ -174,7 +173,7 @@ static json_object *handle(struct server *s, const char *line)
 		if (!zone) {
 			resp = jerr("needs \"zone\"");
 		} else {
-			zone_refresh_now(s, z, axfr);
+			zone_refresh_now(z, axfr);
 			resp = jok();
 		}
 	} else {

@@ -112,16 +112,8 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 		if (z)
 			z->notifies_refused++;
 		rlen = answer_head(resp, req, qend, DNS_R_NOTAUTH, true);
-		if (tr == TSIG_BADTIME && tc.key)
-			(void)tsig_sign(&tc, resp, &rlen, cap,
-					(uint64_t)time(NULL), TSIG_ERR_BADTIME);
-		else if (tr == TSIG_BADKEY || tr == TSIG_BADSIG ||
-			 tr == TSIG_BADTIME)
-			(void)tsig_append_error(resp, &rlen, cap, req,
-				orig_len, (uint64_t)time(NULL),
-				tr == TSIG_BADKEY ? TSIG_ERR_BADKEY :
-				tr == TSIG_BADSIG ? TSIG_ERR_BADSIG :
-						    TSIG_ERR_BADTIME);
+		tsig_answer_failure(&tc, tr, resp, &rlen, cap, req, orig_len,
+				    (uint64_t)time(NULL));
 		tsig_ctx_free(&tc);
 		return rlen;
 	}
@@ -173,7 +165,7 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 		clog_msg(LOG_INFO, "NOTIFY for %s from %s%s%s: refreshing",
 			 zname, peer, tc.key ? " key " : "",
 			 tc.key ? tc.key->text : "");
-		zone_refresh_now(s, z, false);
+		zone_refresh_now(z, false);
 	}
 	rlen = answer_head(resp, req, qend, rcode, true);
 	if (tc.key)

@@ -210,10 +210,8 @@ void dp_reconcile(struct server *s)
 			    dp_expire(sock, z->name, err, sizeof(err)) < 0)
 				clog_msg(LOG_ERR, "zone %s: the dataplane did "
 					 "not take the expiry: %s", z->name, err);
-			z->dp_withdrawn = true;
 			continue;
 		}
-		z->dp_withdrawn = have < 0;
 		if (expired && have == (int64_t)z->serial)
 			have = -1;	/* publish again: that ends the expiry */
 		if (!z->contents || !z->image[0]) {
@@ -232,7 +230,6 @@ void dp_reconcile(struct server *s)
 			continue;
 		}
 		z->dp_current = serial == z->serial;
-		z->dp_withdrawn = false;
 		clog_msg(LOG_NOTICE, "zone %s: serial %u published to the "
 			 "dataplane%s", z->name, z->serial,
 			 have >= 0 ? " (it had an older one)" : "");

@@ -52,7 +52,6 @@ struct czone {
 	/* publication to the dataplane */
 	char image[4200];		/* the image file of serial */
 	bool dp_current;		/* the dataplane said it serves serial */
-	bool dp_withdrawn;		/* the dataplane said it has no zone */
 
 	/* counters */
 	uint64_t refreshes, transfers_ok, transfers_failed, axfr, ixfr;
@@ -104,7 +103,7 @@ void sched_run(struct server *s, time_t now);
 /* Collect finished jobs (on done_fd readable). */
 void sched_collect(struct server *s, struct watch *w);
 /* Ask for a refresh now (NOTIFY, control socket). */
-void zone_refresh_now(struct server *s, struct czone *z, bool axfr);
+void zone_refresh_now(struct czone *z, bool axfr);
 void zone_timers_from_soa(struct server *s, struct czone *z,
 			  const struct soa_fields *soa);
 
@@ -169,6 +168,8 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 
 /* tcp.c: the same over TCP */
 int tcp_listen(struct server *s);
+/* One DNS message with its 2-byte length; 0 or -1. */
+int tcp_send_frame(int fd, const uint8_t *msg, size_t len);
 void tcp_expire(struct server *s, time_t now);
 void tcp_close_all(struct server *s);
 

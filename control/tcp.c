@@ -35,7 +35,7 @@ static void conn_close(struct server *s, struct tcp_conn *c)
 	free(c);
 }
 
-static int send_frame(int fd, const uint8_t *msg, size_t len)
+int tcp_send_frame(int fd, const uint8_t *msg, size_t len)
 {
 	uint8_t hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
 	const uint8_t *parts[2] = { hdr, msg };
@@ -91,7 +91,7 @@ static void conn_read(struct server *s, struct watch *w)
 					     &c->from) ? 0 :
 			       notify_answer(s, c->buf + 2, len, &c->from,
 					     resp, sizeof(resp));
-			if (rlen && send_frame(c->w.fd, resp, rlen) < 0) {
+			if (rlen && tcp_send_frame(c->w.fd, resp, rlen) < 0) {
 				conn_close(s, c);
 				return;
 			}

@@ -3,8 +3,6 @@
  * or AXFR-style otherwise (RFC 1995 §4: there is no journal yet), behind
  * the zone's allow-transfer ACLs and TSIG, every message signed.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +15,6 @@
 
 #define MSG_CAP 65535
 #define MSG_FILL 16384		/* start a new message past this */
-
-static int send_frame(int fd, const uint8_t *msg, size_t len)
-{
-	uint8_t hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	const uint8_t *parts[2] = { hdr, msg };
-	size_t lens[2] = { 2, len };
-
-	for (int k = 0; k < 2; k++) {
-		for (size_t off = 0; off < lens[k];) {
-			ssize_t w = send(fd, parts[k] + off, lens[k] - off,
-					 MSG_NOSIGNAL);
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			if (w > 0) {
-				off += (size_t)w;
-				continue;
-			}
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && errno == EAGAIN && poll(&p, 1, 5000) == 1)
-				continue;
-			return -1;
-		}
-	}
-	return 0;
-}
 
 struct out {
 	int fd;
@@ -77,7 +49,7 @@ static int out_flush(struct out *o)
 	if (o->tc->key &&
 	    tsig_sign(o->tc, o->msg, &o->len, MSG_CAP, (uint64_t)time(NULL), 0))
 		return -1;
-	if (send_frame(o->fd, o->msg, o->len) < 0)
+	if (tcp_send_frame(o->fd, o->msg, o->len) < 0)
 		return -1;
 	o->first = false;
 	out_start(o, DNS_R_NOERROR);
@@ -166,16 +138,9 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 		clog_msg(LOG_WARNING, "transfer of %s refused: TSIG %s", zname,
 			 tsig_result_str(tr));
 		out_start(&o, DNS_R_NOTAUTH);
-		if (tr == TSIG_BADTIME && tc.key)
-			(void)tsig_sign(&tc, o.msg, &o.len, MSG_CAP,
-					(uint64_t)time(NULL), TSIG_ERR_BADTIME);
-		else
-			(void)tsig_append_error(o.msg, &o.len, MSG_CAP, req,
-				orig_len, (uint64_t)time(NULL),
-				tr == TSIG_BADKEY ? TSIG_ERR_BADKEY :
-				tr == TSIG_BADTIME ? TSIG_ERR_BADTIME :
-						     TSIG_ERR_BADSIG);
-		(void)send_frame(fd, o.msg, o.len);
+		tsig_answer_failure(&tc, tr, o.msg, &o.len, MSG_CAP, req,
+				    orig_len, (uint64_t)time(NULL));
+		(void)tcp_send_frame(fd, o.msg, o.len);
 		goto out;
 	}
 	if (!z)
@@ -195,7 +160,7 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 		if (tc.key)
 			(void)tsig_sign(&tc, o.msg, &o.len, MSG_CAP,
 					(uint64_t)time(NULL), 0);
-		(void)send_frame(fd, o.msg, o.len);
+		(void)tcp_send_frame(fd, o.msg, o.len);
 		goto out;
 	}
 

@@ -222,6 +222,20 @@ static void apex_text(const struct ditto_image *img, char *buf, size_t cap)
 		*p = (char)tolower((unsigned char)*p);
 }
 
+/* The image the zone table holds for zone (normalized text), or NULL. */
+static struct ditto_image *table_image(const struct dp *dp, const char *zone)
+{
+	for (size_t k = 0; k < ditto_zone_table_count(dp->zones); k++) {
+		char t[1100];
+		struct ditto_image *c = ditto_zone_table_at(dp->zones, k);
+
+		apex_text(c, t, sizeof(t));
+		if (strcmp(t, zone) == 0)
+			return c;
+	}
+	return NULL;
+}
+
 int dp_zone_adopt(struct dp *dp, const char *zone, const char *path,
 		  struct dp_zone_meta *adopted, char *err, size_t errlen)
 {
@@ -296,16 +310,8 @@ int dp_zone_remove(struct dp *dp, const char *zone, char *err, size_t errlen)
 		return -1;
 	}
 	/* The apex in wire form from the image itself. */
-	const struct ditto_image *img = NULL;
+	const struct ditto_image *img = table_image(dp, want);
 
-	for (size_t k = 0; k < ditto_zone_table_count(dp->zones); k++) {
-		char t[1100];
-		const struct ditto_image *c = ditto_zone_table_at(dp->zones, k);
-
-		apex_text(c, t, sizeof(t));
-		if (strcmp(t, want) == 0)
-			img = c;
-	}
 	if (!img) {
 		snprintf(err, errlen, "zone %s is not loaded", want);
 		return -1;
@@ -361,14 +367,10 @@ int dp_zone_expire(struct dp *dp, const char *zone, char *err,
 		return -1;
 	}
 	close(fd);
-	for (size_t k = 0; k < ditto_zone_table_count(dp->zones); k++) {
-		char t[1100];
-		struct ditto_image *c = ditto_zone_table_at(dp->zones, k);
+	struct ditto_image *img = table_image(dp, want);
 
-		apex_text(c, t, sizeof(t));
-		if (strcmp(t, want) == 0)
-			__atomic_store_n(&c->expired, true, __ATOMIC_RELAXED);
-	}
+	if (img)
+		__atomic_store_n(&img->expired, true, __ATOMIC_RELAXED);
 	if (!dp->meta[i].expired)
 		dp_log("zone %s serial %u expired: answered SERVFAIL until a "
 		       "new image", want, dp->meta[i].serial);

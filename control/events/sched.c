@@ -129,9 +129,8 @@ static time_t retry_after(const struct server *s, const struct czone *z)
 	return jittered(s, (uint32_t)v);
 }
 
-void zone_refresh_now(struct server *s, struct czone *z, bool axfr)
+void zone_refresh_now(struct czone *z, bool axfr)
 {
-	(void)s;
 	z->refresh_wanted = true;
 	if (axfr)
 		z->force_axfr = true;

@@ -595,6 +595,19 @@ int tsig_append_error(uint8_t *msg, size_t *len, size_t cap,
 	return append_tsig(msg, len, cap, &t);
 }
 
+void tsig_answer_failure(struct tsig_ctx *c, enum tsig_result r,
+			 uint8_t *resp, size_t *len, size_t cap,
+			 const uint8_t *req, size_t req_len, uint64_t now)
+{
+	if (r == TSIG_BADTIME && c->key)
+		(void)tsig_sign(c, resp, len, cap, now, TSIG_ERR_BADTIME);
+	else if (r == TSIG_BADKEY || r == TSIG_BADSIG || r == TSIG_BADTIME)
+		(void)tsig_append_error(resp, len, cap, req, req_len, now,
+					r == TSIG_BADKEY ? TSIG_ERR_BADKEY :
+					r == TSIG_BADSIG ? TSIG_ERR_BADSIG :
+							   TSIG_ERR_BADTIME);
+}
+
 /* Whether the record names the key: its name and its algorithm. */
 static bool key_matches(const struct tsig_key *k, const struct tsig_rr *t)
 {

@@ -108,6 +108,17 @@ int tsig_append_error(uint8_t *msg, size_t *len, size_t cap,
 		      uint16_t error);
 
 /*
+ * The TSIG part of the answer to a request whose verification gave r (one
+ * of BADKEY, BADSIG, BADTIME; anything else adds nothing): BADTIME signed
+ * with the key (RFC 8945 §5.2.3), the others unsigned with the error
+ * (tsig_append_error). resp is the NOTAUTH answer, req the request as it
+ * came (req_len before tsig_verify stripped anything).
+ */
+void tsig_answer_failure(struct tsig_ctx *c, enum tsig_result r,
+			 uint8_t *resp, size_t *len, size_t cap,
+			 const uint8_t *req, size_t req_len, uint64_t now);
+
+/*
  * Verify msg and strip its TSIG record (len shrinks, ARCOUNT - 1). The
  * record is stripped whenever its MAC verified (TSIG_OK, TSIG_BADTIME,
  * and TSIG_PEER_ERROR for a signed error); otherwise msg is left as it

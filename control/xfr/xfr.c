@@ -401,7 +401,7 @@ int xfr_soa_query(const struct xfr_peer *p, const uint8_t *apex,
 		uint16_t id = random_id();
 		size_t qlen = build_query(q, id, apex, apex_len, DNS_T_SOA, 0,
 					  NULL, want_expire), len = 0;
-		bool is_signed, tcp = false;
+		bool is_signed;
 		ldns_pkt *pkt = NULL;
 
 		tsig_ctx_init(&tc, p->key);
@@ -433,7 +433,6 @@ int xfr_soa_query(const struct xfr_peer *p, const uint8_t *apex,
 			}
 		}
 		if (dns_get16(msg + 2) & DNS_F_TC) {
-			tcp = true;
 			tsig_ctx_free(&tc);
 			tsig_ctx_init(&tc, p->key);
 			qlen = build_query(q, id, apex, apex_len, DNS_T_SOA, 0,
@@ -453,7 +452,6 @@ int xfr_soa_query(const struct xfr_peer *p, const uint8_t *apex,
 		if (rc == 0)
 			*expire = edns_expire(pkt);
 		ldns_pkt_free(pkt);
-		(void)tcp;
 		if (rc == 0 || rc == DITTO_EINVAL || rc == DITTO_ENOENT) {
 			/* An answer that says no is not lost: no retry. */
 			if (fd >= 0)

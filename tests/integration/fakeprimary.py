@@ -30,7 +30,6 @@ from the serial. Modes:
 import json
 import os
 import random
-import select
 import socket
 import struct
 import sys
@@ -39,10 +38,8 @@ import time
 
 import dns.message
 import dns.name
-import dns.opcode
 import dns.rcode
 import dns.rdata
-import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.tsig

@@ -19,12 +19,6 @@ import sys
 import tempfile
 import time
 
-import dns.message
-import dns.query
-import dns.rcode
-import dns.tsig
-import dns.tsigkeyring
-
 import labkit
 from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask, expect,
                     in_ns, popen_ns, run, run_tests, wait_for)
@@ -61,11 +55,11 @@ def zone_text(origin, serial, extra=()):
     return "\n".join(lines + list(extra)) + "\n"
 
 
-def knot_conf():
-    d = os.path.join(LAB, "knot")
+def knot_head(d, listen):
+    """What both Knot DNS instances' configurations start with."""
     return """server:
   rundir: %(d)s
-  listen: %(knot)s@53
+  listen: %(listen)s@53
 log:
   - target: %(d)s/knot.log
     any: info
@@ -75,7 +69,12 @@ key:
   - id: %(key)s
     algorithm: hmac-sha256
     secret: %(secret)s
-remote:
+""" % {"d": d, "listen": listen, "key": KEY, "secret": SECRET}
+
+
+def knot_conf():
+    d = os.path.join(LAB, "knot")
+    return knot_head(d, KNOT) + """remote:
   - id: ditto
     address: %(node)s@53
     key: %(key)s
@@ -97,7 +96,7 @@ zone:
   - domain: d.test
     file: d.test.zone
     acl: xfr
-""" % {"d": d, "knot": KNOT, "key": KEY, "secret": SECRET, "node": NODE_MGMT}
+""" % {"d": d, "key": KEY, "node": NODE_MGMT}
 
 
 def knotc(*args, **kw):
@@ -295,8 +294,7 @@ def test_bootstrap_by_axfr_from_bind_with_tsig_hmac_sha256():
 def test_first_primary_down_then_failover_to_the_second():
     wait_for("d.test answering", lambda: serial_served("d.test") == 1, timeout=40)
     z = zone("d.test")
-    expect(z["primary"] == "knot" and DEAD in z["last-error"] + json.dumps(z) or
-           z["primary"] == "knot", z)
+    expect(z["primary"] == "knot", z)
 
 
 def test_notify_then_ixfr_and_the_new_data_answers():
@@ -470,19 +468,7 @@ def test_knot_as_a_downstream_secondary_takes_axfr_then_ixfr_from_ditto():
     os.makedirs(os.path.join(d, "db"), exist_ok=True)
     conf = os.path.join(d, "knot.conf")
     with open(conf, "w") as f:
-        f.write("""server:
-  rundir: %(d)s
-  listen: %(down)s@53
-log:
-  - target: %(d)s/knot.log
-    any: info
-database:
-  storage: %(d)s/db
-key:
-  - id: %(key)s
-    algorithm: hmac-sha256
-    secret: %(secret)s
-remote:
+        f.write(knot_head(d, DOWNSTREAM) + """remote:
   - id: ditto
     address: %(node)s@53
     via: %(down)s
@@ -494,7 +480,7 @@ template:
 zone:
   - domain: a.test
     master: ditto
-""" % {"d": d, "down": DOWNSTREAM, "key": KEY, "secret": SECRET, "node": NODE_MGMT})
+""" % {"d": d, "down": DOWNSTREAM, "key": KEY, "node": NODE_MGMT})
     procs["knot2"] = popen_ns(NS_PRIMARY, ["knotd", "-c", conf], os.path.join(d, "out"))
 
     def downstream_serial():
