@@ -101,6 +101,14 @@ static json_object *zone_json(const struct czone *z)
 	add_i64(o, "ixfr", (int64_t)z->ixfr);
 	add_i64(o, "notifies", (int64_t)z->notifies);
 	add_i64(o, "notifies-refused", (int64_t)z->notifies_refused);
+	add_i64(o, "notifies-out", (int64_t)z->notifies_out);
+	add_i64(o, "notifies-out-failed", (int64_t)z->notifies_out_failed);
+	add_i64(o, "journal-diffs", (int64_t)journal_count(z->journal));
+	add_i64(o, "journal-bytes", (int64_t)journal_bytes(z->journal));
+	uint32_t first;
+
+	if (journal_first(z->journal, &first))
+		add_i64(o, "journal-from", first);
 	return o;
 }
 
@@ -176,10 +184,21 @@ static json_object *handle(struct server *s, const char *line)
 			zone_refresh_now(z, axfr);
 			resp = jok();
 		}
+	} else if (!strcmp(cmd, "zone-notify")) {
+		if (!zone) {
+			resp = jerr("needs \"zone\"");
+		} else if (!z->contents || z->state != ZS_OK) {
+			snprintf(msg, sizeof(msg), "zone %s has no current data "
+				 "to notify of", z->name);
+			resp = jerr(msg);
+		} else {
+			resp = jok();
+			add_i64(resp, "notified", notify_zone(s, z));
+		}
 	} else {
 		snprintf(msg, sizeof(msg), "unknown command '%.100s' (known: "
 			 "status, zone-list, zone-status, zone-refresh, "
-			 "zone-retransfer)", cmd);
+			 "zone-retransfer, zone-notify)", cmd);
 		resp = jerr(msg);
 	}
 	json_object_put(req);

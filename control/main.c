@@ -248,6 +248,7 @@ int main(int argc, char **argv)
 		}
 		now = time(NULL);
 		sched_run(s, now);
+		notify_tick(s);
 		tcp_expire(s, now);
 		if (now - s->last_reconcile >= RECONCILE_S) {
 			dp_reconcile(s);
@@ -260,14 +261,17 @@ out:
 	sched_stop(s);
 	for (size_t i = 0; s->zones && i < s->n_zones; i++) {
 		zone_state_save(s, &s->zones[i]);
-		if (!s->zones[i].job)
+		if (!s->zones[i].job) {
 			contents_free(s->zones[i].contents);
+			journal_free(s->zones[i].journal);
+		}
 	}
 	if (s->ctl_watch.fd >= 0) {
 		close(s->ctl_watch.fd);
 		unlink(s->conf->control_socket);
 	}
 	tcp_close_all(s);
+	notify_out_close(s);
 	for (size_t i = 0; i < s->n_udp; i++)
 		close(s->udp_watch[i].fd);
 	if (s->tick_watch.fd >= 0)

@@ -94,8 +94,11 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 	qend = DNS_HDR_LEN + qn + 4;
 	if (!qn || qend > len)
 		return answer_head(resp, req, 0, DNS_R_FORMERR, false);
+	/* IXFR over UDP gets the SOA alone, which sends the client to TCP
+	 * (RFC 1995 §2). */
 	bool soa_query = DNS_OPCODE(flags) == 0 &&
-			 dns_get16(req + qend - 4) == DNS_T_SOA;
+			 (dns_get16(req + qend - 4) == DNS_T_SOA ||
+			  dns_get16(req + qend - 4) == DNS_T_IXFR);
 
 	if (DNS_OPCODE(flags) != DNS_OP_NOTIFY && !soa_query)
 		return answer_head(resp, req, qend, DNS_R_REFUSED, true);
@@ -121,7 +124,10 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 		/* A downstream secondary's refresh: the SOA for those
 		 * allowed to transfer the zone. */
 		struct ditto_wire_rr soa;
+		struct req_edns e;
+		bool ok = false;
 
+		edns_of_request(req, len, qend, &e);
 		if (z && z->contents && z->state == ZS_OK &&
 		    cconf_allowed(z->conf, CCONF_TRANSFER,
 				  (const struct sockaddr *)from, tc.key) &&
@@ -136,10 +142,14 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 			dns_put16(resp + rlen + 10, (unsigned)soa.rdlen);
 			memcpy(resp + rlen + 12, soa.rdata, soa.rdlen);
 			rlen += 12 + soa.rdlen;
+			ok = true;
 		} else {
 			rlen = answer_head(resp, req, qend, z ? DNS_R_REFUSED :
 					   DNS_R_NOTAUTH, true);
 		}
+		if (e.present)
+			(void)edns_append(resp, &rlen, cap, ok && e.expire ?
+					  zone_expire_left(z) : -1);
 		if (tc.key)
 			(void)tsig_sign(&tc, resp, &rlen, cap,
 					(uint64_t)time(NULL), 0);

@@ -49,6 +49,13 @@ void zone_paths(const char *dir, const char *zone, char *contents,
 	snprintf(state, cap, "%s/%s.state", dir, base);
 }
 
+void zone_journal_path(const char *contents_path, char *out, size_t cap)
+{
+	size_t n = strlen(contents_path) - strlen(".contents");
+
+	snprintf(out, cap, "%.*s.journal", (int)n, contents_path);
+}
+
 static void add_i64(json_object *o, const char *k, int64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64(v));
@@ -56,10 +63,10 @@ static void add_i64(json_object *o, const char *k, int64_t v)
 
 int zone_state_save(const struct server *s, const struct czone *z)
 {
-	char cpath[4200], ipath[4200], spath[4200], tmp[4300];
+	char cpath[4200], ipath[4200], spath[4200];
 	json_object *o = json_object_new_object();
 	const char *text;
-	int fd, rc = 0;
+	int rc;
 
 	zone_paths(s->dir, z->name, cpath, ipath, spath, sizeof(cpath));
 	json_object_object_add(o, "zone", json_object_new_string(z->name));
@@ -84,20 +91,10 @@ int zone_state_save(const struct server *s, const struct czone *z)
 			       json_object_new_string(z->last_error));
 	add_i64(o, "last-error-time", z->last_error_time);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", spath);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    fsync(fd) != 0)
-		rc = -1;
-	if (fd >= 0 && close(fd) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, spath) != 0)
-		rc = -1;
-	if (rc != 0) {
+	rc = ditto_file_write(spath, text, strlen(text), 0640);
+	if (rc < 0)
 		clog_msg(LOG_ERR, "zone %s: cannot save its state in %s: %s",
-			 z->name, spath, strerror(errno));
-		unlink(tmp);
-	}
+			 z->name, spath, strerror(-rc));
 	json_object_put(o);
 	return rc;
 }
@@ -176,6 +173,16 @@ int zone_state_load(struct server *s, struct czone *z)
 	}
 	z->serial = soa.serial;
 	zone_timers_from_soa(s, z, &soa);
+	char jpath[4200];
+
+	zone_journal_path(cpath, jpath, sizeof(jpath));
+	rc = journal_load(jpath, z->conf->wire, z->conf->wire_len, z->serial,
+			  &z->journal, err, sizeof(err));
+	if (rc < 0) {
+		clog_msg(LOG_WARNING, "zone %s: %s; downstreams will take "
+			 "AXFR until new differences come", z->name, err);
+		z->journal = journal_new();
+	}
 	if (image_ensure(s, z) < 0)
 		clog_msg(LOG_ERR, "zone %s: no image of serial %u", z->name,
 			 z->serial);

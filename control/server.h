@@ -29,6 +29,8 @@ struct czone {
 	const struct cconf_zone *conf;
 	char name[256];			/* presentation, lowercase, with dot */
 	struct contents *contents;	/* what is served; NULL: nothing */
+	struct journal *journal;	/* differences up to serial (never NULL
+					 * once loaded) */
 	uint32_t serial;
 	enum zone_state state;
 
@@ -56,6 +58,7 @@ struct czone {
 	/* counters */
 	uint64_t refreshes, transfers_ok, transfers_failed, axfr, ixfr;
 	uint64_t notifies, notifies_refused;
+	uint64_t notifies_out, notifies_out_failed;	/* to downstreams */
 };
 
 struct server;
@@ -93,6 +96,10 @@ struct server {
 	struct watch tick_watch;	/* timerfd */
 	struct watch done_watch;	/* eventfd of finished jobs */
 	time_t last_reconcile;
+
+	/* NOTIFY to downstreams (notifyout.c) */
+	struct nout *nouts;		/* waiting for an answer */
+	struct nsock *nsocks;
 };
 
 /* events/sched.c */
@@ -115,6 +122,7 @@ struct job {
 	const struct cconf *conf;
 	const char *dir;
 	struct contents *cur;		/* borrowed: the zone's contents */
+	const struct journal *cur_journal;	/* borrowed: its journal */
 	uint32_t cur_serial;
 	int source;			/* primary the contents came from */
 	bool force_axfr;
@@ -124,6 +132,7 @@ struct job {
 	int rc;				/* 0: contacted a primary */
 	bool up_to_date;
 	struct contents *newc;		/* a new serial, compiled, saved */
+	struct journal *newj;		/* its journal, saved */
 	uint32_t serial;
 	int primary;			/* index in the zone's primaries */
 	int64_t primary_serial;
@@ -151,6 +160,8 @@ int zone_state_save(const struct server *s, const struct czone *z);
 int zone_state_load(struct server *s, struct czone *z);
 void zone_paths(const char *dir, const char *zone, char *contents,
 		char *image, char *state, size_t cap);
+/* The journal's file beside the contents file. */
+void zone_journal_path(const char *contents_path, char *out, size_t cap);
 
 /* main.c */
 int server_watch(struct server *s, struct watch *w);
@@ -160,6 +171,12 @@ size_t notify_answer(struct server *s, uint8_t *req, size_t len,
 		     const struct sockaddr_storage *from, uint8_t *resp,
 		     size_t cap);
 void notify_handle(struct server *s, struct watch *w);
+
+/* notifyout.c: NOTIFY to the zone's downstream secondaries; how many
+ * addresses were notified. notify_tick() sends again what is due. */
+unsigned notify_zone(struct server *s, struct czone *z);
+void notify_tick(struct server *s);
+void notify_out_close(struct server *s);
 
 /* xfrout.c: AXFR/IXFR to downstream secondaries; false when req is not
  * a transfer request (then it is not answered). */
@@ -172,6 +189,19 @@ int tcp_listen(struct server *s);
 int tcp_send_frame(int fd, const uint8_t *msg, size_t len);
 void tcp_expire(struct server *s, time_t now);
 void tcp_close_all(struct server *s);
+
+/* edns.c: OPT and EXPIRE (RFC 7314) in answers to downstreams */
+struct req_edns {
+	bool present;			/* the request has an OPT record */
+	bool expire;			/* with the EXPIRE option */
+};
+void edns_of_request(const uint8_t *req, size_t len, size_t qend,
+		     struct req_edns *e);
+/* Append an OPT record, with EXPIRE of expire seconds when expire >= 0;
+ * ARCOUNT + 1. 0, or -1 when it does not fit. */
+int edns_append(uint8_t *msg, size_t *len, size_t cap, int64_t expire);
+/* Seconds until z expires, as a downstream is told. */
+int64_t zone_expire_left(const struct czone *z);
 
 /* ctl.c: control.sock */
 int ctl_open(struct server *s);

@@ -1,7 +1,9 @@
 /* Transfers served onward to downstream secondaries over TCP: AXFR
- * (RFC 5936), and IXFR answered with one SOA when the secondary is current
- * or AXFR-style otherwise (RFC 1995 §4: there is no journal yet), behind
- * the zone's allow-transfer ACLs and TSIG, every message signed.
+ * (RFC 5936), and IXFR (RFC 1995) from the zone's journal: one SOA when
+ * the secondary is current, the differences from its serial when the
+ * journal reaches back that far, AXFR-style otherwise; behind the zone's
+ * allow-transfer ACLs and TSIG, every message signed, EDNS EXPIRE (RFC
+ * 7314) in the first when asked for.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@ struct out {
 	struct tsig_ctx *tc;
 	const uint8_t *req;
 	bool first;
+	bool opt;			/* the request had OPT: so has the answer */
+	int64_t expire;			/* EXPIRE in the first message, or -1 */
 };
 
 static void out_start(struct out *o, unsigned rcode)
@@ -46,6 +50,9 @@ static void out_start(struct out *o, unsigned rcode)
 static int out_flush(struct out *o)
 {
 	dns_put16(o->msg + 6, o->an);
+	if (o->first && o->opt &&
+	    edns_append(o->msg, &o->len, MSG_CAP, o->expire) < 0)
+		return -1;
 	if (o->tc->key &&
 	    tsig_sign(o->tc, o->msg, &o->len, MSG_CAP, (uint64_t)time(NULL), 0))
 		return -1;
@@ -111,7 +118,9 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 	struct tsig_ctx tc;
 	enum tsig_result tr;
 	unsigned rcode = DNS_R_NOERROR;
-	struct out o = { .fd = fd, .req = req, .first = true, .tc = &tc };
+	struct out o = { .fd = fd, .req = req, .first = true, .tc = &tc,
+			 .expire = -1 };
+	struct req_edns e;
 	int rc = 0;
 
 	if (len < DNS_HDR_LEN || (dns_get16(req + 2) & (DNS_F_QR | 0x7800)) ||
@@ -167,13 +176,40 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 	struct ditto_wire_rr soa, w;
 	size_t pos = 0;
 	int64_t have = qtype == DNS_T_IXFR ? ixfr_serial(req, len, qend) : -1;
+	long at = -1;
+	const char *how = qtype == DNS_T_AXFR ? "AXFR" : "IXFR AXFR-style";
 
+	edns_of_request(req, len, qend, &e);
+	o.opt = e.present;
+	if (e.expire)
+		o.expire = zone_expire_left(z);
 	contents_soa_rr(z->contents, &soa);
 	out_start(&o, DNS_R_NOERROR);
 	rc = out_rr(&o, &soa);
 	if (have >= 0 && !serial_gt(z->serial, (uint32_t)have)) {
 		/* Current already: the SOA alone (RFC 1995 §2). */
 		rc = rc ? rc : out_flush(&o);
+		how = "IXFR (current)";
+		goto done;
+	}
+	if (have >= 0)
+		at = journal_find(z->journal, (uint32_t)have);
+	if (at >= 0) {
+		/* The differences from the secondary's serial on. */
+		for (size_t i = (size_t)at;
+		     rc == 0 && i < journal_count(z->journal); i++) {
+			const struct jdiff *d = journal_at(z->journal, i);
+			bool deleted;
+
+			pos = 0;
+			while (rc == 0 && jdiff_next(d, &pos, &w, &deleted) > 0)
+				rc = out_rr(&o, &w);
+		}
+		if (rc == 0)
+			rc = out_rr(&o, &soa);
+		if (rc == 0)
+			rc = out_flush(&o);
+		how = "IXFR";
 		goto done;
 	}
 	while (rc == 0 && contents_next(z->contents, &pos, &w) > 0)
@@ -184,10 +220,16 @@ bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
 	if (rc == 0)
 		rc = out_flush(&o);
 done:
-	clog_msg(rc ? LOG_WARNING : LOG_INFO, "%s of %s serial %u to a "
-		 "downstream%s%s: %s", qtype == DNS_T_AXFR ? "AXFR" : "IXFR",
-		 zname, z->serial, tc.key ? " with key " : "",
-		 tc.key ? tc.key->text : "", rc ? "failed" : "sent");
+	if (have >= 0)
+		clog_msg(rc ? LOG_WARNING : LOG_INFO, "%s of %s %u -> %u to a "
+			 "downstream%s%s: %s", how, zname, (uint32_t)have,
+			 z->serial, tc.key ? " with key " : "",
+			 tc.key ? tc.key->text : "", rc ? "failed" : "sent");
+	else
+		clog_msg(rc ? LOG_WARNING : LOG_INFO, "%s of %s serial %u to a "
+			 "downstream%s%s: %s", how, zname, z->serial,
+			 tc.key ? " with key " : "", tc.key ? tc.key->text : "",
+			 rc ? "failed" : "sent");
 out:
 	tsig_ctx_free(&tc);
 	free(o.msg);

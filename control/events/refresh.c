@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "ditto/error.h"
 #include "server.h"
@@ -31,6 +32,49 @@ static void note_error(struct job *j, const char *peer, const char *what)
 
 	snprintf(j->error + n, sizeof(j->error) - n, "%s%s: %s",
 		 n ? "; " : "", peer, what);
+}
+
+/* The journal after this transfer: the zone's, with the IXFR's sequences
+ * or, after an AXFR of a zone we had, the difference computed between the
+ * two (none when larger than the journal may be). NULL when out of
+ * memory. */
+static struct journal *journal_after(struct job *j, struct xfr_result *res)
+{
+	size_t max = (size_t)j->conf->journal_max_bytes;
+	struct journal *jn = NULL;
+	const struct journal *prev = j->cur_journal;
+
+	if (res->kind == XFR_IXFR && res->seqs) {
+		for (unsigned i = 0; i < res->diffs; i++) {
+			struct journal *n = journal_with(prev, res->seqs[i], max);
+
+			res->seqs[i] = NULL;
+			journal_free(jn);
+			if (!n) {
+				for (unsigned k = i + 1; k < res->diffs; k++) {
+					jdiff_put(res->seqs[k]);
+					res->seqs[k] = NULL;
+				}
+				return NULL;
+			}
+			prev = jn = n;
+		}
+		return jn ? jn : journal_new();
+	}
+	if (j->cur && max) {
+		bool too_big;
+		struct jdiff *d = jdiff_between(j->cur, res->zone, max,
+						&too_big);
+
+		if (d)
+			return journal_with(j->cur_journal, d, max);
+		if (!too_big)
+			return NULL;
+		clog_msg(LOG_INFO, "zone %s: the difference of the AXFR is "
+			 "larger than journal-max-bytes; the journal starts "
+			 "again", j->z->name);
+	}
+	return journal_new();
 }
 
 /* Compile the new contents and write the image and the contents files.
@@ -61,6 +105,22 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap)
 		snprintf(why, cap, "cannot write the zone's files in %s: %s",
 			 j->dir, ditto_strerror(rc));
 		return -1;
+	}
+	/* Last: a journal that does not end at the saved serial is
+	 * dropped when loaded. */
+	char jpath[4200];
+
+	zone_journal_path(cpath, jpath, sizeof(jpath));
+	rc = journal_save(j->newj, j->z->conf->wire, j->z->conf->wire_len,
+			  jpath);
+	if (rc < 0) {
+		clog_msg(LOG_WARNING, "zone %s: cannot write its journal %s: "
+			 "%s", j->z->name, jpath, ditto_strerror(rc));
+		journal_free(j->newj);
+		j->newj = journal_new();
+		if (!j->newj)
+			return -1;
+		unlink(jpath);
 	}
 	return 0;
 }
@@ -145,8 +205,13 @@ void refresh_job_run(struct job *j)
 			}
 			if (res.expire >= 0)
 				j->expire_opt = res.expire;
-			if (commit(j, res.zone, err, sizeof(err)) < 0) {
+			j->newj = journal_after(j, &res);
+			if (!j->newj || commit(j, res.zone, err, sizeof(err)) < 0) {
+				if (!j->newj)
+					snprintf(err, sizeof(err), "out of memory");
 				note_error(j, text, err);
+				journal_free(j->newj);
+				j->newj = NULL;
 				xfr_result_free(&res);
 				continue;
 			}

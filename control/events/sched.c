@@ -160,6 +160,7 @@ static bool dispatch(struct server *s, struct czone *z)
 	j->conf = s->conf;
 	j->dir = s->dir;
 	j->cur = z->contents;
+	j->cur_journal = z->journal;
 	j->cur_serial = z->serial;
 	j->source = z->source;
 	j->force_axfr = z->force_axfr;
@@ -234,6 +235,8 @@ static void apply(struct server *s, struct job *j, time_t now)
 	if (j->newc) {
 		contents_free(z->contents);
 		z->contents = j->newc;
+		journal_free(z->journal);
+		z->journal = j->newj;
 		z->serial = j->serial;
 		z->source = j->primary;
 		snprintf(z->image, sizeof(z->image), "%s", j->image);
@@ -244,6 +247,7 @@ static void apply(struct server *s, struct job *j, time_t now)
 		else
 			z->axfr++;
 		clog_msg(LOG_NOTICE, "zone %s: %s", z->name, j->result);
+		notify_zone(s, z);
 	} else {
 		clog_msg(LOG_INFO, "zone %s: %s", z->name, j->result);
 	}

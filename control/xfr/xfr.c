@@ -495,6 +495,9 @@ struct stream {
 	uint64_t max_records;
 	uint64_t records;
 	unsigned diffs;
+	struct jdiff **seqs;		/* the sequences done, diffs of them */
+	size_t seq_cap;
+	struct jdiff *seq;		/* the one being read */
 	bool up_to_date;
 	bool fallback;			/* set on out-of-sync IXFR */
 	char *err;
@@ -527,6 +530,30 @@ static int stream_add(struct stream *s, const struct ditto_wire_rr *w)
 					      : "not kept");
 	}
 	return 0;
+}
+
+/* The sequence read is complete: keep it with the others. */
+static int seq_done(struct stream *s)
+{
+	if (s->diffs == s->seq_cap) {
+		size_t cap = s->seq_cap ? s->seq_cap * 2 : 4;
+		struct jdiff **n = realloc(s->seqs, cap * sizeof(*n));
+
+		if (!n)
+			return DITTO_ENOMEM;
+		s->seqs = n;
+		s->seq_cap = cap;
+	}
+	s->seqs[s->diffs++] = s->seq;
+	s->seq = NULL;
+	return 0;
+}
+
+static void seqs_free(struct jdiff **seqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jdiff_put(seqs[i]);
+	free(seqs);
 }
 
 /* One record of the answer sections, in order. */
@@ -610,8 +637,13 @@ axfr:
 					    "backwards", s->seq_from, f.serial);
 			s->seq_to = f.serial;
 			s->st = ST_ADD;
+			jdiff_set_to(s->seq, f.serial);
+			if (jdiff_push(s->seq, false, w) < 0)
+				return DITTO_ENOMEM;
 			return stream_add(s, w);
 		}
+		if (jdiff_push(s->seq, true, w) < 0)
+			return DITTO_ENOMEM;
 		if (contents_delete(s->zone, w) != 0) {
 			char o[1100];
 
@@ -625,7 +657,8 @@ axfr:
 		return 0;
 	case ST_ADD:
 		if (is_soa) {
-			s->diffs++;
+			if (seq_done(s) < 0)
+				return DITTO_ENOMEM;
 			if (f.serial == s->new_serial &&
 			    s->seq_to == s->new_serial) {
 				s->st = ST_DONE;
@@ -633,6 +666,8 @@ axfr:
 			}
 			goto del_start;
 		}
+		if (jdiff_push(s->seq, false, w) < 0)
+			return DITTO_ENOMEM;
 		return stream_add(s, w);
 	case ST_DONE:
 		return fail(s->err, s->errlen, DITTO_EINVAL,
@@ -649,6 +684,9 @@ del_start:
 	}
 	s->seq_from = f.serial;
 	s->st = ST_DEL;
+	s->seq = jdiff_new(f.serial, f.serial);
+	if (!s->seq || jdiff_push(s->seq, true, w) < 0)
+		return DITTO_ENOMEM;
 	if (contents_delete(s->zone, w) != 0) {
 		s->fallback = true;
 		return fail(s->err, s->errlen, DITTO_EINVAL,
@@ -805,6 +843,11 @@ int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
 	res->serial = s->new_serial;
 	res->records = res->zone ? contents_count(res->zone) : 0;
 	res->diffs = s->diffs;
+	if (res->kind == XFR_IXFR) {
+		res->seqs = s->seqs;
+		s->seqs = NULL;
+		s->diffs = 0;
+	}
 out:
 	if (rc < 0 && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "%s",
@@ -812,8 +855,11 @@ out:
 	if (fd >= 0)
 		close(fd);
 	tsig_ctx_free(&tc);
-	if (s)
+	if (s) {
 		contents_free(s->zone);
+		seqs_free(s->seqs, s->diffs);
+		jdiff_put(s->seq);
+	}
 	free(s);
 	free(q);
 	free(msg);
@@ -825,4 +871,6 @@ void xfr_result_free(struct xfr_result *res)
 {
 	contents_free(res->zone);
 	res->zone = NULL;
+	seqs_free(res->seqs, res->seqs ? res->diffs : 0);
+	res->seqs = NULL;
 }

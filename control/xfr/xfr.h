@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "contents.h"
+#include "journal.h"
 #include "tsig.h"
 
 struct xfr_peer {
@@ -42,6 +43,7 @@ struct xfr_result {
 	int64_t expire;			/* EDNS EXPIRE of the primary, or -1 */
 	uint64_t bytes, messages, records;
 	unsigned diffs;			/* IXFR: difference sequences applied */
+	struct jdiff **seqs;		/* IXFR: those sequences, in order */
 	bool fallback;			/* the IXFR failed in a way that AXFR may mend */
 	char error[512];
 };
@@ -60,6 +62,7 @@ int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
 		 bool want_expire, const struct xfr_limits *lim,
 		 struct xfr_result *res);
 
+/* Frees the zone and the sequences still held. */
 void xfr_result_free(struct xfr_result *res);
 
 #endif

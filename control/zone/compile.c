@@ -1232,17 +1232,24 @@ void ditto_compiled_free(struct ditto_compiled *c)
 
 int ditto_image_write(const char *path, const uint8_t *image, size_t size)
 {
+	return ditto_file_write(path, image, size, 0644);
+}
+
+int ditto_file_write(const char *path, const void *data, size_t size,
+		     unsigned mode)
+{
+	const uint8_t *bytes = data;
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, rc = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 	    (int)sizeof(tmp))
 		return DITTO_EINVAL;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		return -errno;
 	for (size_t off = 0; off < size;) {
-		ssize_t w = write(fd, image + off, size - off);
+		ssize_t w = write(fd, bytes + off, size - off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

@@ -67,7 +67,11 @@ int ditto_compile_records(ditto_rr_source next, void *arg, const char *name,
 
 void ditto_compiled_free(struct ditto_compiled *c);
 
-/* Write an image atomically: temporary file, fsync, rename, fsync dir. */
+/* Write a file atomically: temporary file, fsync, rename, fsync of the
+ * directory. 0 or a negative errno. ditto_image_write() is the same with
+ * mode 0644. */
+int ditto_file_write(const char *path, const void *data, size_t size,
+		     unsigned mode);
 int ditto_image_write(const char *path, const uint8_t *image, size_t size);
 
 #endif

@@ -398,6 +398,31 @@ int contents_delete(struct contents *c, const struct ditto_wire_rr *rr)
 	return 0;
 }
 
+bool contents_has(struct contents *c, const struct ditto_wire_rr *rr,
+		  uint32_t *ttl)
+{
+	size_t klen, slot;
+	uint64_t h;
+	bool found;
+
+	if (rr->owner_len == 0 || rr->owner_len > 255 ||
+	    dns_name_len(rr->owner, rr->owner_len) != rr->owner_len ||
+	    rr->rdlen > 65535)
+		return false;
+	klen = canonical(rr, c->scratch);
+	if (!klen)
+		return false;
+	h = ditto_siphash(c->key, c->scratch, klen, 1, 3);
+	slot = table_find(c, h, c->scratch, klen, &found);
+	if (found && ttl) {
+		struct rec r;
+
+		rec_at(c, c->slots[slot] - 1, &r);
+		*ttl = r.ttl;
+	}
+	return found;
+}
+
 struct contents *contents_clone(const struct contents *c)
 {
 	struct contents *n = contents_new(c->apex, c->apex_len);
@@ -502,23 +527,6 @@ int contents_compile(const struct contents *c,
  */
 static const uint64_t file_key[2] = { 0, 0 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return DITTO_EIO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int contents_save(const struct contents *c, const char *path)
 {
 	size_t total = 8 + 4 + c->apex_len + 8, off = 0;
@@ -570,41 +578,9 @@ int contents_save(const struct contents *c, const char *path)
 		buf[off + (size_t)i] = (uint8_t)(h >> (8 * i));
 	off += 8;
 
-	char tmp[4200];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		free(buf);
-		return DITTO_EIO;
-	}
-	rc = write_all(fd, buf, off);
+	rc = ditto_file_write(path, buf, off, 0640);
 	free(buf);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = DITTO_EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = DITTO_EIO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = DITTO_EIO;
-	if (rc != 0) {
-		unlink(tmp);
-		return rc;
-	}
-	/* The rename is durable once the directory is synced. */
-	char dir[4200], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = 0;
-		fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
+	return rc < 0 ? DITTO_EIO : 0;
 }
 
 int contents_load(const char *path, const uint8_t *apex, size_t apex_len,

@@ -39,6 +39,11 @@ int contents_add(struct contents *c, const struct ditto_wire_rr *rr,
 /* Delete a record: 0, or DITTO_ENOENT when it is not there. */
 int contents_delete(struct contents *c, const struct ditto_wire_rr *rr);
 
+/* Whether the record is there (matched as contents_delete() does), and
+ * *ttl its TTL when ttl is not NULL. Uses c's scratch space: one caller
+ * at a time. */
+bool contents_has(struct contents *c, const struct ditto_wire_rr *rr,
+		  uint32_t *ttl);
 size_t contents_count(const struct contents *c);
 const uint8_t *contents_apex(const struct contents *c, size_t *len);
 /* The apex SOA; false when there is none. */
