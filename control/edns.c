@@ -12,8 +12,7 @@
 #define EDNS_EXPIRE 9
 #define EDNS_PAYLOAD 1232
 
-/* Past a possibly compressed name at p; 0 when malformed. */
-static size_t skip_name(const uint8_t *m, size_t len, size_t p)
+size_t msg_skip_name(const uint8_t *m, size_t len, size_t p)
 {
 	for (unsigned hops = 0; p < len && hops < 128; hops++) {
 		uint8_t l = m[p];
@@ -40,7 +39,7 @@ void edns_of_request(const uint8_t *req, size_t len, size_t qend,
 	for (unsigned i = 0; i < n && p < len; i++) {
 		size_t at = p;
 
-		p = skip_name(req, len, p);
+		p = msg_skip_name(req, len, p);
 		if (!p || p + 10 > len)
 			return;
 		size_t rdlen = dns_get16(req + p + 8);

@@ -85,26 +85,23 @@ static int out_rr(struct out *o, const struct ditto_wire_rr *w)
 	return 0;
 }
 
-/* The serial of the SOA in an IXFR request's authority section, or -1. */
+/* The serial of the SOA in an IXFR request's authority section, or -1.
+ * Its names may be compressed (Knot DNS does): the serial is found from
+ * the end of the rdata. */
 static int64_t ixfr_serial(const uint8_t *req, size_t len, size_t qend)
 {
-	size_t p = qend, n;
-	struct soa_fields f;
+	size_t p;
 
-	if (dns_get16(req + 8) < 1 || p >= len)
+	if (dns_get16(req + 6) != 0 || dns_get16(req + 8) < 1)
 		return -1;
-	if ((req[p] & 0xc0) == 0xc0)
-		n = 2;
-	else if (!(n = dns_name_len(req + p, len - p)))
-		return -1;
-	p += n;
-	if (p + 10 > len || dns_get16(req + p) != DNS_T_SOA)
+	p = msg_skip_name(req, len, qend);
+	if (!p || p + 10 > len || dns_get16(req + p) != DNS_T_SOA)
 		return -1;
 	size_t rdlen = dns_get16(req + p + 8);
 
-	if (p + 10 + rdlen > len || !soa_parse(req + p + 10, rdlen, &f))
+	if (rdlen < 22 || p + 10 + rdlen > len)
 		return -1;
-	return f.serial;
+	return dns_get32(req + p + 10 + rdlen - 20);
 }
 
 bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,

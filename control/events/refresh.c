@@ -44,6 +44,9 @@ static struct journal *journal_after(struct job *j, struct xfr_result *res)
 	struct journal *jn = NULL;
 	const struct journal *prev = j->cur_journal;
 
+	/* The same serial again (a forced AXFR): the history is unknown. */
+	if (!j->cur || !serial_gt(res->serial, j->cur_serial))
+		return journal_new();
 	if (res->kind == XFR_IXFR && res->seqs) {
 		for (unsigned i = 0; i < res->diffs; i++) {
 			struct journal *n = journal_with(prev, res->seqs[i], max);
@@ -61,7 +64,7 @@ static struct journal *journal_after(struct job *j, struct xfr_result *res)
 		}
 		return jn ? jn : journal_new();
 	}
-	if (j->cur && max) {
+	if (max) {
 		bool too_big;
 		struct jdiff *d = jdiff_between(j->cur, res->zone, max,
 						&too_big);
@@ -220,6 +223,7 @@ void refresh_job_run(struct job *j)
 			j->serial = res.serial;
 			j->newc = res.zone;
 			res.zone = NULL;
+			xfr_result_free(&res);	/* what is left of the sequences */
 			if (j->cur)
 				snprintf(j->result, sizeof(j->result),
 					 "%s %u -> %u from %s: %llu records, "

@@ -233,7 +233,8 @@ struct journal *journal_with(const struct journal *j, struct jdiff *d,
 		jdiff_put(d);
 		return NULL;
 	}
-	if (total > max_bytes || d->len > UINT32_MAX) {
+	if (total > max_bytes || d->len > UINT32_MAX ||
+	    !serial_gt(d->to, d->from)) {
 		jdiff_put(d);
 		return n;
 	}

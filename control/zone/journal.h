@@ -55,7 +55,9 @@ struct journal *journal_new(void);
 void journal_free(struct journal *j);
 /* A journal with j's differences (shared) and d appended, the oldest
  * dropped until it holds at most max_bytes. A d that does not begin where
- * j ends starts the chain again. d's reference passes to the result.
+ * j ends starts the chain again; one larger than max_bytes, or that does
+ * not lead to a later serial, leaves it empty. d's reference passes to
+ * the result.
  * NULL when out of memory (d is then released). */
 struct journal *journal_with(const struct journal *j, struct jdiff *d,
 			     size_t max_bytes);

@@ -8,7 +8,7 @@ hostile or failing primary does, as the mode file says at each request.
 STATE_DIR holds, per zone, ZONE.json: {"serials": {"1": [records...],
 "2": [...]}, "current": 2, "mode": "ok"} where records are presentation
 lines ("www 300 IN A 192.0.2.1", relative to the zone) and the SOA is made
-from the serial. Modes:
+from the serial (expire 8 s, or the file's "expire"). Modes:
 
   ok              SOA, AXFR and IXFR (from any serial it has) as a primary
   ixfr-refused    IXFR answered REFUSED, AXFR fine
@@ -56,15 +56,20 @@ def load(zone):
     path = os.path.join(STATE, zone.to_text(omit_final_dot=True) + ".json")
     try:
         with open(path) as f:
-            return json.load(f)
+            data = json.load(f)
     except (OSError, ValueError):
         return None
+    EXPIRE[zone] = int(data.get("expire", 8))
+    return data
+
+
+EXPIRE = {}   # zone -> the SOA's expire, from its file ("expire", default 8)
 
 
 def soa(zone, serial):
     return dns.rrset.from_text(zone, 300, "IN", "SOA",
-                               "ns1.%s hostmaster.%s %d 2 1 8 300" % (
-                                   zone, zone, serial))
+                               "ns1.%s hostmaster.%s %d 2 1 %d 300" % (
+                                   zone, zone, serial, EXPIRE.get(zone, 8)))
 
 
 def records(zone, lines):

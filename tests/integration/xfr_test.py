@@ -12,6 +12,7 @@ with "xfr: N passed, M failed".
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -143,9 +144,9 @@ zone "b.test" { type primary; file "%(d)s/b.test.zone"; };
         check=False).stdout)
 
 
-def fake_zone(name, serials, current, mode="ok"):
+def fake_zone(name, serials, current, mode="ok", expire=8):
     """Set what the fake primary serves for name: serial -> extra lines."""
-    data = {"serials": {}, "current": current, "mode": mode}
+    data = {"serials": {}, "current": current, "mode": mode, "expire": expire}
     for s, extra in serials.items():
         data["serials"][str(s)] = ["@ 300 IN NS ns1", "ns1 300 IN A 192.0.2.1",
                                    'serial 300 IN TXT "%d"' % s,
@@ -203,10 +204,12 @@ remotes:
   - { id: bind, address: %(bind)s, key: %(key)s }
   - { id: fake, address: %(fake)s, key: %(key)s }
   - { id: dead, address: %(dead)s, key: %(key)s }
+  - { id: knot2, address: %(down)s, key: %(key)s }
 acls:
   - { id: downstream, address: %(down)s, key: %(key)s, action: transfer }
 zones:
-  - { domain: a.test, primaries: [knot], allow-transfer: [downstream] }
+  - { domain: a.test, primaries: [knot], allow-transfer: [downstream],
+      notify: [knot2] }
   - { domain: b.test, primaries: [bind] }
   - { domain: c.test, primaries: [fake] }
   - { domain: d.test, primaries: [dead, knot] }
@@ -377,12 +380,18 @@ HOSTILE = ["unsigned", "tsig-bad", "wrong-zone", "truncated", "no-closing-soa",
 def test_hostile_primary_never_replaces_good_data():
     # Good data at serial 1 first: every hostile transfer offers serial 2,
     # asked for by AXFR (zone-retransfer).
-    fake_zone("h.test", {1: []}, 1, "ok")
+    # An expire long enough for every mode on a slow machine: failed
+    # transfers do not confirm serial 1, and expiry is another test.
+    fake_zone("h.test", {1: []}, 1, "ok", expire=600)
+    n, _ = attempts("h.test")
+    refresh("h.test", axfr=True)
+    refreshed_after("h.test", n)
     wait_for("h.test at serial 1", lambda: serial_served("h.test") == 1)
     seen = {}
     for mode in HOSTILE:
         fake_zone("h.test", {1: [], 2: ['evil 300 IN TXT "replaced"'] + [
-            "h%d 300 IN A 192.0.2.%d" % (i, i + 1) for i in range(60)]}, 2, mode)
+            "h%d 300 IN A 192.0.2.%d" % (i, i + 1) for i in range(60)]}, 2, mode,
+            expire=600)
         n, _ = attempts("h.test")
         refresh("h.test", axfr=True)
         z = refreshed_after("h.test", n)
@@ -473,6 +482,11 @@ def test_knot_as_a_downstream_secondary_takes_axfr_then_ixfr_from_ditto():
     address: %(node)s@53
     via: %(down)s
     key: %(key)s
+acl:
+  - id: from-ditto
+    address: %(node)s
+    key: %(key)s
+    action: notify
 template:
   - id: default
     storage: %(d)s
@@ -480,6 +494,7 @@ template:
 zone:
   - domain: a.test
     master: ditto
+    acl: from-ditto
 """ % {"d": d, "down": DOWNSTREAM, "key": KEY, "node": NODE_MGMT})
     procs["knot2"] = popen_ns(NS_PRIMARY, ["knotd", "-c", conf], os.path.join(d, "out"))
 
@@ -495,6 +510,35 @@ zone:
     wait_for("serial 3 at Knot, from ditto", lambda: downstream_serial() == 3, timeout=30)
     out = in_ns(NS_PRIMARY, "kdig", "+short", "@" + DOWNSTREAM, "new.a.test", "A").stdout
     expect("192.0.2.3" in out, out)
+    # ditto told Knot (NOTIFY, signed) and Knot took the difference
+    # from ditto's journal (IXFR, not the whole zone).
+    clog = os.path.join(LAB, "control.log")
+    wait_for("Knot's answer to ditto's NOTIFY", lambda: "a.test.: NOTIFY of serial 3 "
+             "answered by knot2" in open(clog).read(), timeout=10)
+    klog = os.path.join(d, "knot.log")
+    wait_for("Knot's IXFR from ditto", lambda: "IXFR of a.test. 2 -> 3 to a downstream "
+             "with key xfr-key.: sent" in open(clog).read(), timeout=10)
+    expect("notify, incoming, remote %s" % NODE_MGMT in open(klog).read(),
+           open(klog).read()[-2000:])
+    z = zone("a.test")
+    expect(z["journal-diffs"] >= 1 and z["notifies-out"] >= 1, z)
+    # The journal survives a restart of ditto-control: IXFR from serial 2
+    # is the difference alone (the SOAs and new.a.test), not the zone.
+    stop_control()
+    start_control()
+    wait_for("a.test ok after the restart", lambda: zone("a.test")["state"] == "ok")
+    ixfr = in_ns(NS_PRIMARY, "kdig", "+time=2", "-b", DOWNSTREAM, "-y",
+                 "hmac-sha256:%s:%s" % (KEY, SECRET), "@" + NODE_MGMT, "a.test",
+                 "IXFR=2").stdout
+    expect("new.a.test." in ixfr and "www.a.test." not in ixfr, ixfr)
+    soas = [l for l in ixfr.splitlines() if "\tSOA\t" in l]
+    expect(len(soas) == 4, ixfr)     # new, old, new (sequence), new
+    # EDNS EXPIRE (RFC 7314): the seconds ditto's copy has left.
+    out = in_ns(NS_PRIMARY, "kdig", "+time=2", "+expire", "-b", DOWNSTREAM, "-y",
+                "hmac-sha256:%s:%s" % (KEY, SECRET), "@" + NODE_MGMT, "a.test",
+                "SOA").stdout
+    m = re.search(r"EXPIRE: (\d+)", out)
+    expect(m and 0 < int(m.group(1)) <= 3600, out)
     # Without the key, or for a zone without allow-transfer: refused.
     p = in_ns(NS_PRIMARY, "kdig", "+time=2", "@" + NODE_MGMT, "a.test", "AXFR",
               check=False)

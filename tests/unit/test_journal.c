@@ -214,6 +214,14 @@ static void test_chain(void)
 	journal_free(j);
 	j = n;
 
+	/* One that goes nowhere (or backwards): empty. */
+	n = journal_with(j, step(101, 101, "w"), 1 << 20);
+	CU_ASSERT_EQUAL(journal_count(n), 0);
+	journal_free(n);
+	n = journal_with(j, step(101, 50, "w"), 1 << 20);
+	CU_ASSERT_EQUAL(journal_count(n), 0);
+	journal_free(n);
+
 	/* One larger than the bound: the journal is empty. */
 	n = journal_with(j, step(101, 102, "z"), 10);
 	CU_ASSERT_EQUAL(journal_count(n), 0);
