@@ -256,6 +256,9 @@ int main(int argc, char **argv)
 		}
 	}
 	clog_msg(LOG_NOTICE, "stopping");
+	/* Transfers to downstreams see stop and end within a message. */
+	for (int i = 0; i < 500 && xfrout_streaming(); i++)
+		usleep(10000);
 	status = 0;
 out:
 	sched_stop(s);

@@ -178,10 +178,15 @@ unsigned notify_zone(struct server *s, struct czone *z);
 void notify_tick(struct server *s);
 void notify_out_close(struct server *s);
 
-/* xfrout.c: AXFR/IXFR to downstream secondaries; false when req is not
- * a transfer request (then it is not answered). */
-bool xfrout_handle(struct server *s, int fd, uint8_t *req, size_t len,
-		   const struct sockaddr_storage *from);
+/* xfrout.c: AXFR/IXFR to downstream secondaries. XFROUT_NOT: req is not
+ * a transfer request (nothing was sent); XFROUT_ANSWERED: refused, the
+ * answer sent; XFROUT_DETACHED: a thread streams the transfer and owns fd
+ * now (the caller forgets the connection without closing it). */
+enum xfrout_rc { XFROUT_NOT, XFROUT_ANSWERED, XFROUT_DETACHED };
+enum xfrout_rc xfrout_handle(struct server *s, int fd, uint8_t *req,
+			     size_t len, const struct sockaddr_storage *from);
+/* Transfers being streamed now. */
+unsigned xfrout_streaming(void);
 
 /* tcp.c: the same over TCP */
 int tcp_listen(struct server *s);

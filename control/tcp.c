@@ -25,14 +25,22 @@ struct tcp_conn {
 
 static struct tcp_conn *conns[TCP_CONNS_MAX];
 
-static void conn_close(struct server *s, struct tcp_conn *c)
+/* Forget a connection; its socket is closed unless a transfer thread
+ * took it. */
+static void conn_drop(struct server *s, struct tcp_conn *c, bool close_fd)
 {
 	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
 		if (conns[i] == c)
 			conns[i] = NULL;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
-	close(c->w.fd);
+	if (close_fd)
+		close(c->w.fd);
 	free(c);
+}
+
+static void conn_close(struct server *s, struct tcp_conn *c)
+{
+	conn_drop(s, c, true);
 }
 
 int tcp_send_frame(int fd, const uint8_t *msg, size_t len)
@@ -87,8 +95,16 @@ static void conn_read(struct server *s, struct watch *w)
 
 			if (c->got < len + 2)
 				break;
-			rlen = xfrout_handle(s, c->w.fd, c->buf + 2, len,
-					     &c->from) ? 0 :
+			enum xfrout_rc x = xfrout_handle(s, c->w.fd, c->buf + 2,
+							 len, &c->from);
+
+			if (x == XFROUT_DETACHED) {
+				/* What the peer sends after its transfer
+				 * request is not read. */
+				conn_drop(s, c, false);
+				return;
+			}
+			rlen = x == XFROUT_ANSWERED ? 0 :
 			       notify_answer(s, c->buf + 2, len, &c->from,
 					     resp, sizeof(resp));
 			if (rlen && tcp_send_frame(c->w.fd, resp, rlen) < 0) {

@@ -2,6 +2,7 @@
  * forms, persistence to a private file (see contents.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 /* Arena record: u8 owner_len, owner, u16 type, u16 class, u32 ttl,
  * u16 rdlen, rdata. */
 struct contents {
+	atomic_uint refs;
 	uint8_t apex[255];
 	size_t apex_len;
 	uint8_t *data;
@@ -266,6 +268,7 @@ struct contents *contents_new(const uint8_t *apex, size_t apex_len)
 	if (!c || apex_len == 0 || apex_len > 255 ||
 	    dns_name_len(apex, apex_len) != apex_len)
 		goto fail;
+	atomic_init(&c->refs, 1);
 	dns_name_lower(c->apex, apex, apex_len);
 	c->apex_len = apex_len;
 	c->soa = DEAD;
@@ -280,9 +283,16 @@ fail:
 	return NULL;
 }
 
+struct contents *contents_ref(struct contents *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
 void contents_free(struct contents *c)
 {
-	if (!c)
+	if (!c || atomic_fetch_sub_explicit(&c->refs, 1,
+					    memory_order_acq_rel) != 1)
 		return;
 	free(c->data);
 	free(c->offs);

@@ -26,6 +26,10 @@ struct soa_fields {
 
 /* An empty zone at apex (wire form). NULL when out of memory. */
 struct contents *contents_new(const uint8_t *apex, size_t apex_len);
+/* Contents are counted: contents_ref() takes another reference (for a
+ * thread that reads them while the zone moves on), contents_free() drops
+ * one and frees with the last. Only reading is safe while shared. */
+struct contents *contents_ref(struct contents *c);
 void contents_free(struct contents *c);
 /* A copy to change, or NULL. */
 struct contents *contents_clone(const struct contents *c);

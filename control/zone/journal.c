@@ -27,6 +27,7 @@ struct jdiff {
 };
 
 struct journal {
+	atomic_uint refs;
 	struct jdiff **d;
 	size_t n;
 	size_t bytes;
@@ -207,12 +208,24 @@ struct jdiff *jdiff_between(struct contents *old, struct contents *new,
 
 struct journal *journal_new(void)
 {
-	return calloc(1, sizeof(struct journal));
+	struct journal *j = calloc(1, sizeof(struct journal));
+
+	if (j)
+		atomic_init(&j->refs, 1);
+	return j;
+}
+
+struct journal *journal_ref(struct journal *j)
+{
+	if (j)
+		atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+	return j;
 }
 
 void journal_free(struct journal *j)
 {
-	if (!j)
+	if (!j || atomic_fetch_sub_explicit(&j->refs, 1,
+					    memory_order_acq_rel) != 1)
 		return;
 	for (size_t i = 0; i < j->n; i++)
 		jdiff_put(j->d[i]);

@@ -52,6 +52,9 @@ struct jdiff *jdiff_between(struct contents *old, struct contents *new,
 			    size_t max_bytes, bool *too_big);
 
 struct journal *journal_new(void);
+/* Counted like contents: another reference (NULL stays NULL); free drops
+ * one. */
+struct journal *journal_ref(struct journal *j);
 void journal_free(struct journal *j);
 /* A journal with j's differences (shared) and d appended, the oldest
  * dropped until it holds at most max_bytes. A d that does not begin where

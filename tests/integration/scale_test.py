@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """ditto-control at scale, in its own network namespaces: two thousand zones
 from one Knot DNS primary under transfers-per-primary, a primary that stalls
-every transfer beside one that answers, and management over IPv6.
+every transfer beside one that answers, management over IPv6, and zones
+that fail over to a primary sharing its limit.
 
     scale_test.py BUILD_DIR [TEST...]
 
@@ -27,6 +28,22 @@ HOLD_MS before forwarding, so that transfers running together overlap on
 the wire whatever the speed of the machine: more than transfers-per-primary
 jobs at once would show as more connections at once. The stalling primary
 (--helper stall) counts its own connections the same way.
+
+The tests, in order, each with its own ditto-control:
+- 2000 zones bootstrapped by AXFR with transfers-per-primary 4: every zone
+  ok at the primary's serial within BOOTSTRAP_BOUND, never more than 4
+  transfers at once at the relay, each zone's AXFR in Knot's log, every
+  zone held by the dataplane at its serial and answered (SOA over UDP
+  through DPDK from sc-client), no file descriptors kept;
+- 40 zones on a primary that answers SOA and stalls every AXFR, listed
+  before 300 Knot zones in a pool of 8: the Knot zones all ok within
+  STALL_BOUND while the 4 stalled transfers (exactly 4) still hang; no
+  dataplane for this one, so the images wait in the state directory;
+- IPv6 only (management fd98::2, primary fd98::1): AXFR, then a change by
+  knotc zone-begin/zone-set/zone-commit whose NOTIFY over IPv6 brings the
+  new serial by IXFR, answered by the dataplane;
+- half of 400 zones list a refusing primary before Knot: Knot must still
+  see at most transfers-per-primary transfers at once.
 
 The helpers are this file run with --helper NAME inside a namespace.
 """
