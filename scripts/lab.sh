@@ -23,6 +23,7 @@
 #                                mn0 10.53.0.2/24 ==== mp0 10.53.0.1/24
 #                                    fd53::2/64           fd53::1/64
 #
+# Namespaces: $LAB_NS_PREFIX-client and so on (default ditto-...).
 # Lab directory: $LAB_DIR, default /tmp/ditto-lab (config, state, log,
 # pid, socket). The driver is af_xdp, falling back to af_packet when the
 # dataplane does not come up or does not answer with it; --driver forces one.
@@ -32,9 +33,12 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 lab=${LAB_DIR:-/tmp/ditto-lab}
-NS_CLIENT=ditto-client
-NS_NODE=ditto-node
-NS_PRIMARY=ditto-primary
+# LAB_NS_PREFIX names the namespaces (default "ditto": ditto-client...),
+# so that two labs can stand side by side on one machine.
+ns_prefix=${LAB_NS_PREFIX:-ditto}
+NS_CLIENT=$ns_prefix-client
+NS_NODE=$ns_prefix-node
+NS_PRIMARY=$ns_prefix-primary
 START_TIMEOUT=${LAB_START_TIMEOUT:-30}
 
 log() { echo "lab: $*" >&2; }

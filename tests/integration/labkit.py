@@ -11,7 +11,9 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB_SH = os.path.join(ROOT, "scripts", "lab.sh")
-NS_CLIENT, NS_NODE, NS_PRIMARY = "ditto-client", "ditto-node", "ditto-primary"
+_PREFIX = os.environ.get("LAB_NS_PREFIX", "ditto")
+NS_CLIENT, NS_NODE, NS_PRIMARY = (_PREFIX + "-client", _PREFIX + "-node",
+                                  _PREFIX + "-primary")
 
 
 class Env:
