@@ -20,13 +20,19 @@
 
 #define DP_TIMEOUT_MS 30000
 
-int dp_request(const char *sock, const char *req, char *resp, size_t cap,
-	       char *err, size_t errlen)
+#define DP_ANSWER_MAX (256u << 20)	/* a zone-list of a million zones */
+
+/* One request, its answer line into a growing *resp (NUL-terminated).
+ * 0, or -1 with err. */
+static int dp_roundtrip(const char *sock, const char *req, char **resp,
+			char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t got = 0, len = strlen(req);
+	size_t got = 0, cap = 1 << 16, len = strlen(req);
+	char *buf = NULL;
 	int fd;
 
+	*resp = NULL;
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", sock);
 		return -1;
@@ -36,9 +42,7 @@ int dp_request(const char *sock, const char *req, char *resp, size_t cap,
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		snprintf(err, errlen, "dataplane socket %s: %s", sock,
 			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+		goto fail;
 	}
 	for (size_t off = 0; off < len;) {
 		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
@@ -48,12 +52,16 @@ int dp_request(const char *sock, const char *req, char *resp, size_t cap,
 		if (w <= 0) {
 			snprintf(err, errlen, "dataplane socket: %s",
 				 strerror(errno));
-			close(fd);
-			return -1;
+			goto fail;
 		}
 		off += (size_t)w;
 	}
-	while (got + 1 < cap) {
+	buf = malloc(cap);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, DP_TIMEOUT_MS);
 		ssize_t n;
@@ -62,22 +70,41 @@ int dp_request(const char *sock, const char *req, char *resp, size_t cap,
 			continue;
 		if (r <= 0) {
 			snprintf(err, errlen, "dataplane did not answer");
-			close(fd);
-			return -1;
+			goto fail;
 		}
-		n = recv(fd, resp + got, cap - 1 - got, 0);
+		if (got + 1 == cap) {
+			char *nb = cap < DP_ANSWER_MAX ? realloc(buf, cap * 2)
+						       : NULL;
+
+			if (!nb) {
+				snprintf(err, errlen, "dataplane answer larger "
+					 "than %zu bytes", cap);
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + got, cap - 1 - got, 0);
 		if (n <= 0) {
-			snprintf(err, errlen, "dataplane closed the socket");
-			close(fd);
-			return -1;
+			snprintf(err, errlen, "dataplane closed the socket "
+				 "before the end of its answer");
+			goto fail;
 		}
+		size_t was = got;
+
 		got += (size_t)n;
-		resp[got] = 0;
-		if (memchr(resp, '\n', got))
+		buf[got] = 0;
+		if (memchr(buf + was, '\n', (size_t)n))
 			break;
 	}
 	close(fd);
+	*resp = buf;
 	return 0;
+fail:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 /* Send req (a JSON object), parse the answer; NULL with err on failure or
@@ -85,19 +112,13 @@ int dp_request(const char *sock, const char *req, char *resp, size_t cap,
 static json_object *dp_call(const char *sock, json_object *req, char *err,
 			    size_t errlen)
 {
-	char line[8192], *resp = malloc(1 << 20);
+	char line[8192], *resp;
 	json_object *o, *ok, *e;
 
-	if (!resp) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	snprintf(line, sizeof(line), "%s\n",
 		 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-	if (dp_request(sock, line, resp, 1 << 20, err, errlen) < 0) {
-		free(resp);
+	if (dp_roundtrip(sock, line, &resp, err, errlen) < 0)
 		return NULL;
-	}
 	o = json_tokener_parse(resp);
 	free(resp);
 	if (!o || !json_object_object_get_ex(o, "ok", &ok)) {
@@ -149,26 +170,45 @@ int dp_expire(const char *sock, const char *zone, char *err, size_t errlen)
 	return 0;
 }
 
-/* The serial the dataplane serves for zone, or -1 when it has none;
- * *expired whether it answers it with SERVFAIL. */
-static int64_t dp_serial_of(json_object *zones, const char *zone,
-			    bool *expired)
+/* The dataplane's zones by lowercase name, for lookups in O(1). */
+static json_object *by_name(json_object *zones)
 {
+	json_object *map = json_object_new_object();
 	size_t n = json_object_array_length(zones);
 
-	for (size_t i = 0; i < n; i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *v, *s;
+	for (size_t i = 0; map && i < n; i++) {
+		json_object *z = json_object_array_get_idx(zones, i), *v;
+		char low[1100];
+		size_t k;
 
-		if (json_object_object_get_ex(z, "zone", &v) &&
-		    strcasecmp(json_object_get_string(v), zone) == 0 &&
-		    json_object_object_get_ex(z, "serial", &s)) {
-			*expired = json_object_object_get_ex(z, "expired", &v) &&
-				   json_object_get_boolean(v);
-			return json_object_get_int64(s);
-		}
+		if (!json_object_object_get_ex(z, "zone", &v))
+			continue;
+		const char *name = json_object_get_string(v);
+
+		for (k = 0; name[k] && k + 1 < sizeof(low); k++)
+			low[k] = (char)((name[k] >= 'A' && name[k] <= 'Z') ?
+					name[k] + 32 : name[k]);
+		low[k] = 0;
+		json_object_object_add(map, low, json_object_get(z));
 	}
+	return map;
+}
+
+/* The serial the dataplane serves for zone (lowercase, as czone names
+ * are), or -1 when it has none; *expired whether it answers it with
+ * SERVFAIL. */
+static int64_t dp_serial_of(json_object *map, const char *zone,
+			    bool *expired)
+{
+	json_object *z, *v, *s;
+
 	*expired = false;
-	return -1;
+	if (!json_object_object_get_ex(map, zone, &z) ||
+	    !json_object_object_get_ex(z, "serial", &s))
+		return -1;
+	*expired = json_object_object_get_ex(z, "expired", &v) &&
+		   json_object_get_boolean(v);
+	return json_object_get_int64(s);
 }
 
 void dp_reconcile(struct server *s)
@@ -198,10 +238,12 @@ void dp_reconcile(struct server *s)
 		json_object_put(o);
 		return;
 	}
-	for (size_t i = 0; i < s->n_zones; i++) {
+	json_object *map = by_name(zones);
+
+	for (size_t i = 0; map && i < s->n_zones; i++) {
 		struct czone *z = &s->zones[i];
 		bool expired;
-		int64_t have = dp_serial_of(zones, z->name, &expired);
+		int64_t have = dp_serial_of(map, z->name, &expired);
 		uint32_t serial;
 
 		if (z->state == ZS_EXPIRED) {
@@ -234,5 +276,6 @@ void dp_reconcile(struct server *s)
 			 "dataplane%s", z->name, z->serial,
 			 have >= 0 ? " (it had an older one)" : "");
 	}
+	json_object_put(map);
 	json_object_put(o);
 }

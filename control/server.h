@@ -38,6 +38,8 @@ struct czone {
 	bool refresh_wanted;		/* a refresh is due (timer, NOTIFY, ctl) */
 	bool force_axfr;		/* the next refresh transfers by AXFR */
 	int source;			/* primary the contents came from, -1 */
+	int next_primary;		/* the one the next job asks (index) */
+	char attempt_errors[1024];	/* of the primaries asked before it */
 
 	time_t last_refresh;		/* last time a primary confirmed or gave data */
 	time_t next_refresh;
@@ -126,7 +128,8 @@ struct job {
 	uint32_t cur_serial;
 	int source;			/* primary the contents came from */
 	bool force_axfr;
-	int first_remote;		/* index in conf->remotes, for limits */
+	int try_primary;		/* the one primary (index) it asks */
+	int first_remote;		/* its index in conf->remotes, for limits */
 
 	/* results */
 	int rc;				/* 0: contacted a primary */
@@ -146,8 +149,6 @@ struct job {
 void refresh_job_run(struct job *j);
 
 /* publish.c: the dataplane's socket */
-int dp_request(const char *sock, const char *req, char *resp, size_t cap,
-	       char *err, size_t errlen);
 int dp_publish(const char *sock, const char *zone, const char *image,
 	       uint32_t *serial, char *err, size_t errlen);
 int dp_expire(const char *sock, const char *zone, char *err, size_t errlen);

@@ -1,5 +1,6 @@
-/* The refresh of one zone, run by a worker thread: ask the primaries in
- * order for their serial, transfer when it is newer (IXFR from the primary
+/* The refresh of one zone at one of its primaries, run by a worker
+ * thread: ask each address of the primary for its serial, transfer when
+ * it is newer (IXFR from the primary
  * our data came from, AXFR otherwise or when IXFR fails), compile, save
  * and publish. Nothing the zone serves changes here: the result goes back
  * to the main thread (sched.c).
@@ -143,7 +144,11 @@ void refresh_job_run(struct job *j)
 	j->primary = -1;
 	j->primary_serial = -1;
 	j->expire_opt = -1;
-	for (size_t i = 0; i < zc->n_primaries; i++) {
+	/* One primary per job, so that the transfers it may start count
+	 * against that primary's limit; the main thread moves on to the
+	 * next one when this one fails (sched.c). */
+	for (size_t i = (size_t)j->try_primary;
+	     i < zc->n_primaries && i == (size_t)j->try_primary; i++) {
 		const struct cconf_remote *r = zc->primaries[i];
 
 		for (size_t a = 0; a < r->n_addrs; a++) {

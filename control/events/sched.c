@@ -30,7 +30,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&s->cond, &s->lock);
 			continue;
 		}
-		s->todo = j->next;
+		s->todo = j->next;	/* first in, first out */
 		pthread_mutex_unlock(&s->lock);
 		refresh_job_run(j);
 		pthread_mutex_lock(&s->lock);
@@ -147,10 +147,16 @@ static int remote_index(const struct server *s, const struct cconf_remote *r)
 static bool dispatch(struct server *s, struct czone *z)
 {
 	const struct cconf_zone *zc = z->conf;
-	int first = remote_index(s, zc->primaries[0]);
-	struct job *j;
+	int at = z->next_primary < (int)zc->n_primaries ? z->next_primary : 0;
+	int first = remote_index(s, zc->primaries[at]);
+	unsigned total = s->conf->transfers_total;
+	struct job *j, **tail;
 
-	if (s->running >= s->conf->transfers_total ||
+	/* No more jobs than threads: a queued job would hold its primary's
+	 * slot without running. */
+	if (total > s->n_threads)
+		total = s->n_threads;
+	if (s->running >= total ||
 	    s->per_remote[first] >= s->conf->transfers_per_primary)
 		return false;
 	j = calloc(1, sizeof(*j));
@@ -164,6 +170,7 @@ static bool dispatch(struct server *s, struct czone *z)
 	j->cur_serial = z->serial;
 	j->source = z->source;
 	j->force_axfr = z->force_axfr;
+	j->try_primary = at;
 	j->first_remote = first;
 	z->job = j;
 	z->refresh_wanted = false;
@@ -172,8 +179,9 @@ static bool dispatch(struct server *s, struct czone *z)
 	s->running++;
 	s->per_remote[first]++;
 	pthread_mutex_lock(&s->lock);
-	j->next = s->todo;
-	s->todo = j;
+	for (tail = &s->todo; *tail; tail = &(*tail)->next)
+		;
+	*tail = j;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return true;
@@ -213,21 +221,39 @@ static void apply(struct server *s, struct job *j, time_t now)
 	s->per_remote[j->first_remote]--;
 	z->last_attempt = now;
 	if (j->rc != 0) {
-		z->retries++;
+		size_t n = strlen(z->attempt_errors);
+
 		z->transfers_failed += j->primary >= 0;
-		snprintf(z->last_error, sizeof(z->last_error), "%s", j->error);
+		snprintf(z->attempt_errors + n, sizeof(z->attempt_errors) - n,
+			 "%s%s", n ? "; " : "", j->error);
+		if ((size_t)j->try_primary + 1 < z->conf->n_primaries) {
+			/* The next primary, at once, charged to its own
+			 * limit. */
+			z->next_primary = j->try_primary + 1;
+			z->force_axfr = z->force_axfr || j->force_axfr;
+			z->refresh_wanted = true;
+			free(j);
+			return;
+		}
+		z->next_primary = 0;
+		z->retries++;
+		snprintf(z->last_error, sizeof(z->last_error), "%.511s",
+			 z->attempt_errors);
 		snprintf(z->last_result, sizeof(z->last_result), "failed: %.490s",
-			 j->error);
+			 z->attempt_errors);
+		z->attempt_errors[0] = 0;
 		z->last_error_time = now;
 		z->next_refresh = now + retry_after(s, z);
 		clog_msg(LOG_WARNING, "zone %s: refresh failed (%s); next try "
-			 "in %ld s", z->name, j->error,
+			 "in %ld s", z->name, z->last_error,
 			 (long)(z->next_refresh - now));
 		free(j);
 		zone_state_save(s, z);
 		return;
 	}
 	z->retries = 0;
+	z->next_primary = 0;
+	z->attempt_errors[0] = 0;
 	z->last_refresh = now;
 	z->primary_serial = j->primary_serial;
 	z->primary_used = j->primary;
