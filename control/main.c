@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (s->epfd < 0 || sched_start(s) < 0 || listen_udp(s) < 0 ||
-	    tcp_listen(s) < 0 || ctl_open(s) < 0)
+	    tcp_listen(s) < 0 || ctl_open(s) < 0 || metrics_start(s) < 0)
 		goto out;
 	s->tick_watch.fd = timerfd_create(CLOCK_MONOTONIC,
 					  TFD_NONBLOCK | TFD_CLOEXEC);
@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 		usleep(10000);
 	status = 0;
 out:
+	metrics_stop();
 	sched_stop(s);
 	for (size_t i = 0; s->zones && i < s->n_zones; i++) {
 		zone_state_save(s, &s->zones[i]);

@@ -3,137 +3,29 @@
  * seconds brings a dataplane that was down, restarted or behind in line
  * with what ditto-control holds.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "jsock.h"
 #include "server.h"
 
 #define DP_TIMEOUT_MS 30000
 
-#define DP_ANSWER_MAX (256u << 20)	/* a zone-list of a million zones */
-
-/* One request, its answer line into a growing *resp (NUL-terminated).
- * 0, or -1 with err. */
-static int dp_roundtrip(const char *sock, const char *req, char **resp,
-			char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t got = 0, cap = 1 << 16, len = strlen(req);
-	char *buf = NULL;
-	int fd;
-
-	*resp = NULL;
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", sock);
-		return -1;
-	}
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(err, errlen, "dataplane socket %s: %s", sock,
-			 strerror(errno));
-		goto fail;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(err, errlen, "dataplane socket: %s",
-				 strerror(errno));
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	buf = malloc(cap);
-	if (!buf) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, DP_TIMEOUT_MS);
-		ssize_t n;
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "dataplane did not answer");
-			goto fail;
-		}
-		if (got + 1 == cap) {
-			char *nb = cap < DP_ANSWER_MAX ? realloc(buf, cap * 2)
-						       : NULL;
-
-			if (!nb) {
-				snprintf(err, errlen, "dataplane answer larger "
-					 "than %zu bytes", cap);
-				goto fail;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = recv(fd, buf + got, cap - 1 - got, 0);
-		if (n <= 0) {
-			snprintf(err, errlen, "dataplane closed the socket "
-				 "before the end of its answer");
-			goto fail;
-		}
-		size_t was = got;
-
-		got += (size_t)n;
-		buf[got] = 0;
-		if (memchr(buf + was, '\n', (size_t)n))
-			break;
-	}
-	close(fd);
-	*resp = buf;
-	return 0;
-fail:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* Send req (a JSON object), parse the answer; NULL with err on failure or
- * refusal. */
+/* Send req, parse the answer; NULL with err on failure or refusal. */
 static json_object *dp_call(const char *sock, json_object *req, char *err,
 			    size_t errlen)
 {
-	char line[8192], *resp;
-	json_object *o, *ok, *e;
+	char why[480];
+	json_object *o = jsock_call(sock, req, DP_TIMEOUT_MS, why, sizeof(why));
 
-	snprintf(line, sizeof(line), "%s\n",
-		 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-	if (dp_roundtrip(sock, line, &resp, err, errlen) < 0)
-		return NULL;
-	o = json_tokener_parse(resp);
-	free(resp);
-	if (!o || !json_object_object_get_ex(o, "ok", &ok)) {
-		snprintf(err, errlen, "dataplane answered something else than "
-			 "JSON with \"ok\"");
-		json_object_put(o);
-		return NULL;
-	}
-	if (!json_object_get_boolean(ok)) {
-		snprintf(err, errlen, "dataplane refused: %s",
-			 json_object_object_get_ex(o, "error", &e) ?
-				 json_object_get_string(e) : "no reason");
-		json_object_put(o);
-		return NULL;
-	}
+	if (!o)
+		snprintf(err, errlen, "dataplane: %s", why);
 	return o;
 }
 
@@ -170,30 +62,6 @@ int dp_expire(const char *sock, const char *zone, char *err, size_t errlen)
 	return 0;
 }
 
-/* The dataplane's zones by lowercase name, for lookups in O(1). */
-static json_object *by_name(json_object *zones)
-{
-	json_object *map = json_object_new_object();
-	size_t n = json_object_array_length(zones);
-
-	for (size_t i = 0; map && i < n; i++) {
-		json_object *z = json_object_array_get_idx(zones, i), *v;
-		char low[1100];
-		size_t k;
-
-		if (!json_object_object_get_ex(z, "zone", &v))
-			continue;
-		const char *name = json_object_get_string(v);
-
-		for (k = 0; name[k] && k + 1 < sizeof(low); k++)
-			low[k] = (char)((name[k] >= 'A' && name[k] <= 'Z') ?
-					name[k] + 32 : name[k]);
-		low[k] = 0;
-		json_object_object_add(map, low, json_object_get(z));
-	}
-	return map;
-}
-
 /* The serial the dataplane serves for zone (lowercase, as czone names
  * are), or -1 when it has none; *expired whether it answers it with
  * SERVFAIL. */
@@ -223,7 +91,7 @@ void dp_reconcile(struct server *s)
 	json_object_put(req);
 	if (!o) {
 		if (!was_down)
-			clog_msg(LOG_WARNING, "dataplane: %s; zones will be "
+			clog_msg(LOG_WARNING, "%s; zones will be "
 				 "published when it answers", err);
 		was_down = true;
 		for (size_t i = 0; i < s->n_zones; i++)
@@ -238,7 +106,7 @@ void dp_reconcile(struct server *s)
 		json_object_put(o);
 		return;
 	}
-	json_object *map = by_name(zones);
+	json_object *map = jsock_index(zones, "zone");
 
 	for (size_t i = 0; map && i < s->n_zones; i++) {
 		struct czone *z = &s->zones[i];

@@ -212,6 +212,10 @@ int edns_append(uint8_t *msg, size_t *len, size_t cap, int64_t expire);
 /* Seconds until z expires, as a downstream is told. */
 int64_t zone_expire_left(const struct czone *z);
 
+/* metrics.c: the HTTP endpoint of node: metrics: (none when absent) */
+int metrics_start(struct server *s);
+void metrics_stop(void);
+
 /* ctl.c: control.sock */
 int ctl_open(struct server *s);
 void ctl_accept(struct server *s, struct watch *w);

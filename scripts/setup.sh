@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential pkg-config meson ninja-build
   libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev liburcu-dev
-  libjemalloc-dev libcunit1-dev libyaml-dev libjson-c-dev
+  libjemalloc-dev libcunit1-dev libyaml-dev libjson-c-dev libmicrohttpd-dev
   clang libclang-rt-14-dev
   knot knot-dnsutils bind9 bind9-dnsutils dnsperf nsd python3 python3-dnspython
   iproute2 ethtool iputils-ping socat

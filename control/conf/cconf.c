@@ -740,6 +740,11 @@ static int read_node(struct load *l)
 	    read_log_level(l, yconf_get(node, "log-level")) < 0 ||
 	    read_listen(l, yconf_get(node, "management-addresses")) < 0)
 		return -1;
+	if (c->metrics && cconf_addr_parse(c->metrics, 9153,
+					   &c->metrics_addr) < 0)
+		return fail(l, yconf_get(node, "metrics")->line,
+			    "node: metrics: '%s' is not an address with an "
+			    "optional @port (default 9153)", c->metrics);
 	return 0;
 }
 

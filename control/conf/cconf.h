@@ -14,7 +14,7 @@
  *     control-socket: /run/ditto/control.sock
  *     socket-group: ditto                    # optional
  *     log-level: info                        # error|warning|notice|info|debug
- *     metrics: 10.53.0.2@9153               # issue 5; kept as text here
+ *     metrics: 10.53.0.2@9153               # Prometheus /metrics and /health over HTTP; port 9153 unless @port
  *   dataplane:
  *     socket: /run/ditto/dataplane.sock      # read here too: where to publish
  *   control:
@@ -138,6 +138,7 @@ struct cconf {
 	char *socket_group;		/* NULL when absent */
 	char *dataplane_socket;
 	char *metrics;			/* NULL when absent */
+	struct cconf_addr metrics_addr;	/* the same, parsed */
 	int log_level;			/* syslog priority: LOG_ERR..LOG_DEBUG */
 	struct cconf_addr *listen;	/* management addresses, port set */
 	size_t n_listen;

@@ -33,6 +33,7 @@ with open(SUPP, "w") as f:
     f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
 Env.env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
 CONTROL = os.path.join(BUILD, "control", "ditto-control")
+DITTOCTL = os.path.join(BUILD, "control", "dittoctl")
 DP_SOCK = os.path.join(LAB, "dataplane.sock")
 CTL_SOCK = os.path.join(LAB, "control.sock")
 SERVICE = "192.0.2.53"
@@ -188,6 +189,7 @@ def control_conf():
   management-addresses: [%(node)s]
   control-socket: %(ctl)s
   log-level: debug
+  metrics: %(node)s@9153
 dataplane:
   socket: %(dp)s
 control:
@@ -548,6 +550,122 @@ zone:
     expect("REFUSED" in p.stdout + p.stderr, p.stdout + p.stderr)
     log = open(os.path.join(d, "knot.log")).read()
     expect("IXFR" in log or "AXFR" in log, log[-2000:])
+
+
+# --- dittoctl, metrics and health ---------------------------------------------
+
+def dittoctl(*args):
+    return run([DITTOCTL, "--control-socket", CTL_SOCK, "--dataplane-socket", DP_SOCK]
+               + list(args), check=False)
+
+
+def http_get(path):
+    """GET on the metrics endpoint from the primary's namespace: status, body."""
+    code = ("import urllib.request, urllib.error, sys\n"
+            "try:\n"
+            "    r = urllib.request.urlopen('http://%s:9153%s', timeout=10)\n"
+            "    print(r.status); sys.stdout.write(r.read().decode())\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    print(e.code); sys.stdout.write(e.read().decode())\n" % (NODE_MGMT, path))
+    out = in_ns(NS_PRIMARY, "/usr/bin/python3", "-c", code).stdout
+    status, _, body = out.partition("\n")
+    return int(status), body
+
+
+def metric(text, name):
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_dittoctl_commands_and_their_errors():
+    p = dittoctl("status")
+    expect(p.returncode == 0 and "ditto-dataplane" in p.stdout and "ditto-control" in p.stdout
+           and "link up" in p.stdout, p.stdout + p.stderr)
+    st = json.loads(dittoctl("--json", "status").stdout)
+    expect(st["dataplane"]["ok"] and st["control"]["zones"] == 7, st)
+    p = dittoctl("zone-list")
+    expect(p.returncode == 0 and re.search(r"^a\.test\.\s+ok\s+\d+", p.stdout, re.M), p.stdout)
+    p = dittoctl("zone-status", "a.test")
+    expect(p.returncode == 0 and re.search(r"^serial\s+\d+", p.stdout, re.M), p.stdout)
+    z = json.loads(dittoctl("--json", "zone-status", "a.test").stdout)["zones"][0]
+    expect(z["zone"] == "a.test.", z)
+    # Unknown zone, unknown command, missing socket, bad option: said and
+    # told by the exit status.
+    p = dittoctl("zone-status", "nosuch.test")
+    expect(p.returncode == 1 and "not configured" in p.stderr, (p.returncode, p.stderr))
+    p = dittoctl("zone-refresh", "nosuch.test")
+    expect(p.returncode == 1 and "not configured" in p.stderr, (p.returncode, p.stderr))
+    p = dittoctl("bogus")
+    expect(p.returncode == 2, p.returncode)
+    p = dittoctl("health", "--max-expired", "many")
+    expect(p.returncode == 2, p.returncode)
+    p = run([DITTOCTL, "--control-socket", "/nonexistent/control.sock", "--dataplane-socket",
+             DP_SOCK, "status"], check=False)
+    expect(p.returncode == 1 and "not answering" in p.stdout and "No such file" in p.stderr,
+           p.stdout + p.stderr)
+    # The socket paths from the node's configuration file.
+    p = run([DITTOCTL, "--config", os.path.join(LAB, "control.yaml"), "zone-list"], check=False)
+    expect(p.returncode == 0 and "a.test." in p.stdout, p.stdout + p.stderr)
+    # Refresh, retransfer, notify.
+    before = zone("a.test")
+    expect(dittoctl("zone-refresh", "a.test").returncode == 0, "zone-refresh")
+    wait_for("a.test refreshed", lambda: zone("a.test")["refreshes"] > before["refreshes"])
+    p = dittoctl("zone-retransfer", "a.test")
+    expect(p.returncode == 0 and "AXFR" in p.stdout, p.stdout)
+    wait_for("a.test transferred by AXFR", lambda: zone("a.test")["axfr"] > before["axfr"])
+    p = dittoctl("zone-notify", "a.test")
+    expect(p.returncode == 0 and "NOTIFY sent to 1" in p.stdout, p.stdout + p.stderr)
+    p = dittoctl("zone-notify", "b.test")     # no downstream configured
+    expect(p.returncode == 0 and "NOTIFY sent to 0" in p.stdout, p.stdout + p.stderr)
+
+
+def test_stats_and_metrics_move_with_queries_and_transfers():
+    p = dittoctl("stats")
+    expect(p.returncode == 0 and re.search(r"^total\s+\d+", p.stdout, re.M)
+           and "transfers:" in p.stdout, p.stdout)
+    prom = dittoctl("stats", "--prometheus").stdout
+    q0 = metric(prom, 'ditto_queries_total{protocol="udp"}')
+    expect(q0 is not None, prom[:2000])
+    for _ in range(20):
+        served("a.test")
+    status, body = http_get("/metrics")
+    expect(status == 200, (status, body[:500]))
+    for name in ('ditto_up{process="dataplane"} 1', 'ditto_up{process="control"} 1',
+                 'ditto_zone_serial{zone="a.test."}', 'ditto_zone_expire_seconds{zone="a.test."}',
+                 'ditto_zone_transfers_total{zone="a.test.",result="success"}',
+                 'ditto_zone_transfers_total{zone="a.test.",result="failure"}',
+                 'ditto_zone_last_refresh_timestamp_seconds{zone="a.test."}',
+                 'ditto_responses_total{rcode="NOERROR"}', 'ditto_queries_by_qtype_total{qtype="TXT"}',
+                 'ditto_worker_rx_packets_total{worker="0"}', 'ditto_worker_drops_total{worker="0",',
+                 'ditto_queries_total{protocol="tcp"}', "# TYPE ditto_zone_transfers_total counter"):
+        expect(name in body, "%s missing from /metrics" % name)
+    q1 = metric(body, 'ditto_queries_total{protocol="udp"}')
+    expect(q1 >= q0 + 20, (q0, q1))
+    t0 = metric(body, 'ditto_zone_transfers_total{zone="a.test.",result="success"}')
+    refresh("a.test", axfr=True)
+    wait_for("the transfer counted in /metrics", lambda: metric(
+        http_get("/metrics")[1], 'ditto_zone_transfers_total{zone="a.test.",result="success"}')
+        > t0)
+    status, body = http_get("/health")
+    expect(status == 200 and body.startswith("healthy"), (status, body))
+    status, _ = http_get("/nope")
+    expect(status == 404, status)
+
+
+def test_health_withdraws_when_the_dataplane_stops_and_returns_with_it():
+    p = dittoctl("health", "--max-expired", "7")
+    expect(p.returncode == 0 and p.stdout.startswith("healthy"), p.stdout)
+    run([LAB_SH, "stop"])
+    try:
+        p = dittoctl("health")
+        expect(p.returncode == 1 and "dataplane does not answer" in p.stdout, p.stdout)
+        status, body = http_get("/health")
+        expect(status == 503 and "dataplane" in body, (status, body))
+        h = json.loads(dittoctl("--json", "health").stdout)
+        expect(h["healthy"] is False and h["reason"], h)
+    finally:
+        run([LAB_SH, "start", "--keep-state", "--build", BUILD], timeout=120)
+    wait_for("healthy again", lambda: dittoctl("health").returncode == 0, timeout=20)
 
 
 def test_control_stops_cleanly_and_keeps_its_state():
