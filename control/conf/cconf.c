@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/un.h>
 #include <syslog.h>
 
@@ -1110,7 +1112,88 @@ static void defaults(struct cconf *c)
 	c->notify_retries = 5;
 }
 
+/* The zones of the file of zones added at run time, after the
+ * configuration's own: same keys and checks, references to the
+ * configuration's remotes and ACLs, no domain twice in either. */
+static int read_added(struct load *l, const char *path)
+{
+	const struct section *s = &sections[SEC_ZONES];
+	struct ynode *root;
+	const struct ynode *sec;
+	struct cconf *c = l->c;
+	size_t base = c->n_zones;
+	static const char *const top[] = { "zones", NULL };
+	int rc = -1;
+
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	root = yconf_load(path, l->err, l->errlen);
+	if (!root)
+		return -1;
+	l->file = path;
+	l->root = root;
+	sec = yconf_get(root, "zones");
+	if (yconf_only(root, path, "the top level", top, l->err, l->errlen) < 0)
+		goto out;
+	if (!sec) {
+		rc = 0;
+		goto out;
+	}
+	if (sec->kind != Y_SEQ) {
+		rc = fail(l, sec->line, "zones: expected a list of zones");
+		goto out;
+	}
+	struct cconf_zone *z = realloc(c->zones, (base + sec->n + 1) *
+						      sizeof(*z));
+
+	if (!z) {
+		rc = oom(l);
+		goto out;
+	}
+	memset(z + base, 0, (sec->n + 1) * sizeof(*z));
+	c->zones = z;
+	for (size_t i = 0; i < sec->n; i++) {
+		const struct ynode *m = sec->items[i], *id;
+		const char *text = NULL;
+
+		if (yconf_only(m, path, "zones", s->known, l->err,
+			       l->errlen) < 0 ||
+		    need(l, m, "zones", "domain") < 0)
+			goto out;
+		id = yconf_get(m, "domain");
+		if (get_text(l, id, "domain", &text) < 0)
+			goto out;
+		c->n_zones = base + i + 1;
+		if (read_zone(l, m, base + i, id) < 0)
+			goto out;
+		c->zones[base + i].added = true;
+		if (ref_find(l, SEC_ZONES, text) != NOT_FOUND) {
+			rc = fail(l, id->line, "domain: %s is in the "
+				  "configuration file already", text);
+			goto out;
+		}
+		for (size_t k = base; k < base + i; k++)
+			if (strcmp(c->zones[k].domain,
+				   c->zones[base + i].domain) == 0) {
+				rc = fail(l, id->line, "domain: %s is added "
+					  "twice", text);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	yconf_free(root);
+	l->root = NULL;
+	return rc;
+}
+
 int cconf_load(const char *path, struct cconf **out, char *err, size_t errlen)
+{
+	return cconf_load_with(path, NULL, out, err, errlen);
+}
+
+int cconf_load_with(const char *path, const char *added, struct cconf **out,
+		    char *err, size_t errlen)
 {
 	struct load l = { .file = path, .err = err, .errlen = errlen };
 	struct ynode *root;
@@ -1151,6 +1234,8 @@ int cconf_load(const char *path, struct cconf **out, char *err, size_t errlen)
 	for (int s = 0; s < SEC_COUNT; s++)
 		if (read_section(&l, (enum sec)s) < 0)
 			goto out;
+	if (added && read_added(&l, added) < 0)
+		goto out;
 	*out = c;
 	c = NULL;
 	rc = 0;

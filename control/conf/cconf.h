@@ -120,6 +120,8 @@ struct cconf_zone {
 	size_t n_notify;
 	bool ixfr;
 	bool expire_edns;
+	bool added;			/* from the file of zones added at run
+					 * time, not the configuration */
 	unsigned line;			/* where the zone is defined */
 };
 
@@ -166,6 +168,12 @@ struct cconf {
 /* Read and check path. 0 and *out allocated, or -1 with
  * "file:line: what" in err and *out NULL. */
 int cconf_load(const char *path, struct cconf **out, char *err, size_t errlen);
+/* The same, with the zones of the file added (zones added at run time:
+ * a YAML or JSON file holding only "zones:", in the same form, their
+ * references to the configuration's remotes and ACLs, none already in
+ * the configuration). A missing added file adds nothing. */
+int cconf_load_with(const char *path, const char *added, struct cconf **out,
+		    char *err, size_t errlen);
 void cconf_free(struct cconf *c);
 
 /* Lookups; NULL when absent. domain in presentation form, any case, with

@@ -418,7 +418,7 @@ static void test_sections_of_the_dataplane_are_accepted(void)
 		"  control-socket: /run/ditto/control.sock\n"
 		"  socket-group: ditto\n"
 		"  log-level: debug\n"
-		"  metrics: 192.0.2.10:9153\n"
+		"  metrics: 192.0.2.10@9153\n"
 		"dataplane:\n"
 		"  socket: /run/ditto/dp.sock\n"
 		"  socket-group: dittoctl\n"
@@ -444,7 +444,7 @@ static void test_sections_of_the_dataplane_are_accepted(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->dataplane_socket, "/run/ditto/dp.sock");
-	CU_ASSERT_STRING_EQUAL(c->metrics, "192.0.2.10:9153");
+	CU_ASSERT_STRING_EQUAL(c->metrics, "192.0.2.10@9153");
 	cconf_free(c);
 
 	/* the dataplane's keys are its business, even ones it gains later */
@@ -515,6 +515,8 @@ static void test_map_where_a_value_is_expected_refused(void)
 		     "expected a single value");
 	expect_error("node:\n  metrics: { listen: 127.0.0.1@9153 }\n", 2,
 		     "metrics:", "expected a single value");
+	expect_error("node:\n  metrics: 10.0.0.1:9153\n", 2, "metrics:",
+		     "not an address");
 	expect_error("dataplane:\n  socket: [a, b]\n", 2, "socket:",
 		     "expected a single value");
 	expect_error("remotes:\n  - id: p\n    address: { ip: 192.0.2.1 }\n", 3,
@@ -1625,6 +1627,76 @@ static void test_nonexistent_file_refused(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/ditto.yaml: "));
 }
 
+/* Zones added at run time, from their own file beside the configuration. */
+static void test_zones_added_at_run_time(void)
+{
+	static const char base[] =
+		"remotes:\n"
+		"  - { id: p1, address: 192.0.2.1 }\n"
+		"acls:\n"
+		"  - { id: down, address: 192.0.2.9, action: transfer }\n"
+		"zones:\n"
+		"  - { domain: example.com, primaries: [p1] }\n";
+	char added[300], err[512];
+	const char *p = write_conf(base);
+	struct cconf *c = NULL;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(added, sizeof(added), "%s.added", p);
+	/* Missing: nothing added. */
+	unlink(added);
+	CU_ASSERT_EQUAL(cconf_load_with(p, added, &c, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c ? c->n_zones : 0, 1);
+	cconf_free(c);
+	/* JSON (as ditto-control writes it) with references. */
+	f = fopen(added, "w");
+	fputs("{\"zones\": [{\"domain\": \"Added.Example.\", \"primaries\": "
+	      "[\"p1\"], \"allow-transfer\": [\"down\"], \"ixfr\": false}]}\n",
+	      f);
+	fclose(f);
+	c = NULL;
+	CU_ASSERT_EQUAL(cconf_load_with(p, added, &c, err, sizeof(err)), 0);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->n_zones, 2);
+	const struct cconf_zone *z = cconf_zone_find(c, "added.example");
+
+	CU_ASSERT(z && z->added && !z->ixfr && z->n_allow_transfer == 1 &&
+		  z->primaries[0] == &c->remotes[0]);
+	CU_ASSERT(!c->zones[0].added);
+	cconf_free(c);
+	/* Errors name the added file and its line, and nothing loads. */
+	static const struct {
+		const char *text, *words;
+	} bad[] = {
+		{ "zones:\n  - { domain: a.example, primaries: [nope] }\n",
+		  ".added:2: primaries: unknown remote 'nope'" },
+		{ "zones:\n  - { domain: example.com, primaries: [p1] }\n",
+		  ".added:2: domain: example.com is in the configuration" },
+		{ "zones:\n  - { domain: b.example, primaries: [p1] }\n"
+		  "  - { domain: B.example., primaries: [p1] }\n",
+		  ".added:3: domain: B.example. is added twice" },
+		{ "remotes: []\n", ".added:1: unknown key 'remotes'" },
+		{ "zones: {}\n", "expected a list" },
+		{ "zones:\n  - { domain: c.example, primaries: [p1], x: 1 }\n",
+		  "unknown key 'x'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(added, "w");
+		fputs(bad[i].text, f);
+		fclose(f);
+		c = NULL;
+		err[0] = 0;
+		CU_ASSERT(cconf_load_with(p, added, &c, err, sizeof(err)) < 0);
+		CU_ASSERT(c == NULL);
+		if (!strstr(err, bad[i].words))
+			printf("\n  case %zu: \"%s\"\n", i, err);
+		CU_ASSERT(strstr(err, bad[i].words) != NULL);
+	}
+	unlink(added);
+	unlink(p);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -1680,6 +1752,7 @@ int main(void)
 		T(test_error_leaves_no_configuration),
 		T(test_yaml_error_names_its_line),
 		T(test_nonexistent_file_refused),
+		T(test_zones_added_at_run_time),
 #undef T
 	};
 	int rc = h_run("cconf", tests, sizeof(tests) / sizeof(tests[0]));
