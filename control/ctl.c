@@ -74,6 +74,8 @@ static json_object *zone_json(const struct czone *z)
 
 	add_str(o, "zone", z->name);
 	add_str(o, "state", zone_state_name(z->state));
+	json_object_object_add(o, "added-at-run-time",
+			       json_object_new_boolean(z->conf->added));
 	if (z->contents) {
 		add_i64(o, "serial", z->serial);
 		add_i64(o, "records", (int64_t)contents_count(z->contents));
@@ -147,6 +149,17 @@ static json_object *handle(struct server *s, const char *line)
 
 	if (!cmd) {
 		resp = jerr("request has no \"cmd\"");
+	} else if (!strcmp(cmd, "zone-add")) {
+		/* before the check below: the zone is new */
+		resp = zone_add(s, req, msg, sizeof(msg)) == 0 ? jok()
+							       : jerr(msg);
+	} else if (!strcmp(cmd, "reload")) {
+		if (server_reload(s, msg, sizeof(msg)) == 0) {
+			resp = jok();
+			add_i64(resp, "zones", (int64_t)s->n_zones);
+		} else {
+			resp = jerr(msg);
+		}
 	} else if (zone && !z) {
 		snprintf(msg, sizeof(msg), "zone %s is not configured", zone);
 		resp = jerr(msg);
@@ -159,7 +172,7 @@ static json_object *handle(struct server *s, const char *line)
 		add_i64(resp, "pid", getpid());
 		add_i64(resp, "uptime", time(NULL) - s->started);
 		for (size_t i = 0; i < s->n_zones; i++)
-			st[s->zones[i].state]++;
+			st[s->zones[i]->state]++;
 		add_i64(resp, "zones", (int64_t)s->n_zones);
 		add_i64(resp, "zones-bootstrap", st[ZS_BOOTSTRAP]);
 		add_i64(resp, "zones-ok", st[ZS_OK]);
@@ -169,9 +182,9 @@ static json_object *handle(struct server *s, const char *line)
 		json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < s->n_zones; i++)
-			if (!z || z == &s->zones[i])
+			if (!z || z == s->zones[i])
 				json_object_array_add(
-					a, zone_json(&s->zones[i]));
+					a, zone_json(s->zones[i]));
 		resp = jok();
 		json_object_object_add(resp, "zones", a);
 	} else if (!strcmp(cmd, "zone-refresh") ||
@@ -184,6 +197,12 @@ static json_object *handle(struct server *s, const char *line)
 			zone_refresh_now(z, axfr);
 			resp = jok();
 		}
+	} else if (!strcmp(cmd, "zone-remove")) {
+		if (!zone)
+			resp = jerr("needs \"zone\"");
+		else
+			resp = zone_remove(s, zone, msg, sizeof(msg)) == 0 ?
+				       jok() : jerr(msg);
 	} else if (!strcmp(cmd, "zone-notify")) {
 		if (!zone) {
 			resp = jerr("needs \"zone\"");
@@ -198,7 +217,8 @@ static json_object *handle(struct server *s, const char *line)
 	} else {
 		snprintf(msg, sizeof(msg), "unknown command '%.100s' (known: "
 			 "status, zone-list, zone-status, zone-refresh, "
-			 "zone-retransfer, zone-notify)", cmd);
+			 "zone-retransfer, zone-notify, zone-add, "
+			 "zone-remove, reload)", cmd);
 		resp = jerr(msg);
 	}
 	json_object_put(req);

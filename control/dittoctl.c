@@ -38,6 +38,13 @@ static void usage(FILE *f)
 	      "  zone-refresh ZONE         ask the primaries now\n"
 	      "  zone-retransfer ZONE      transfer the whole zone again (AXFR)\n"
 	      "  zone-notify ZONE          NOTIFY the zone's downstreams\n"
+	      "  zone-add ZONE --primaries ID[,ID...] [--notify-from ACL,...]\n"
+	      "           [--allow-transfer ACL,...] [--notify ID,...] [--no-ixfr]\n"
+	      "           [--no-expire-edns]  add a zone now (kept across "
+	      "restarts)\n"
+	      "  zone-remove ZONE          remove a zone added with zone-add\n"
+	      "  reload                    read the configuration again "
+	      "(refused whole when bad)\n"
 	      "  stats [--prometheus]      counters of both processes\n"
 	      "  health [--max-expired N]  exit 0 when the node should be "
 	      "announced\n", f);
@@ -267,11 +274,81 @@ static int cmd_simple(const char *cmd, const char *zone)
 	else if (!strcmp(cmd, "zone-notify"))
 		printf("%s: NOTIFY sent to %lld downstream address(es)\n", zone,
 		       jint(c, "notified", 0));
+	else if (!strcmp(cmd, "zone-remove"))
+		printf("%s: removed\n", zone);
+	else if (!strcmp(cmd, "reload"))
+		printf("configuration reloaded: %lld zones\n",
+		       jint(c, "zones", 0));
 	else
 		printf("%s: %s\n", zone, !strcmp(cmd, "zone-refresh") ?
 				   "refresh started" :
 				   "full transfer (AXFR) started");
 	json_object_put(c);
+	return 0;
+}
+
+static json_object *id_list(const char *text)
+{
+	json_object *a = json_object_new_array();
+	char *copy = strdup(text), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save))
+		json_object_array_add(a, json_object_new_string(t));
+	free(copy);
+	return a;
+}
+
+static int cmd_zone_add(int nargs, char **args)
+{
+	json_object *req = jsock_cmd("zone-add", args[0]), *o;
+	char err[600];
+	bool primaries = false;
+
+	for (int i = 1; i < nargs; i++) {
+		static const char *const lists[] = { "--primaries",
+			"--notify-from", "--allow-transfer", "--notify", NULL };
+		bool done = false;
+
+		for (size_t k = 0; lists[k]; k++)
+			if (!strcmp(args[i], lists[k]) && i + 1 < nargs) {
+				json_object_object_add(req, lists[k] + 2,
+						       id_list(args[++i]));
+				primaries |= k == 0;
+				done = true;
+				break;
+			}
+		if (done)
+			continue;
+		if (!strcmp(args[i], "--no-ixfr"))
+			json_object_object_add(req, "ixfr",
+					       json_object_new_boolean(0));
+		else if (!strcmp(args[i], "--no-expire-edns"))
+			json_object_object_add(req, "expire-edns",
+					       json_object_new_boolean(0));
+		else {
+			fprintf(stderr, "dittoctl: zone-add: unknown option "
+				"'%s'\n", args[i]);
+			json_object_put(req);
+			return 2;
+		}
+	}
+	if (!primaries) {
+		fprintf(stderr, "dittoctl: zone-add needs --primaries\n");
+		json_object_put(req);
+		return 2;
+	}
+	o = jsock_call(ctl_sock, req, timeout_ms, err, sizeof(err));
+	json_object_put(req);
+	if (!o) {
+		fprintf(stderr, "dittoctl: control: %s\n", err);
+		return 1;
+	}
+	if (as_json)
+		print_json(o);
+	else
+		printf("%s: added\n", args[0]);
+	json_object_put(o);
 	return 0;
 }
 
@@ -460,8 +537,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "zone-status") && nargs <= 1)
 		return cmd_zone_status(nargs ? args[0] : NULL);
 	if ((!strcmp(cmd, "zone-refresh") || !strcmp(cmd, "zone-retransfer") ||
-	     !strcmp(cmd, "zone-notify")) && nargs == 1)
+	     !strcmp(cmd, "zone-notify") || !strcmp(cmd, "zone-remove")) &&
+	    nargs == 1)
 		return cmd_simple(cmd, args[0]);
+	if (!strcmp(cmd, "reload") && nargs == 0)
+		return cmd_simple(cmd, NULL);
+	if (!strcmp(cmd, "zone-add") && nargs >= 1)
+		return cmd_zone_add(nargs, args);
 	if (!strcmp(cmd, "stats") && nargs == 0)
 		return cmd_stats(false);
 	if (!strcmp(cmd, "stats") && nargs == 1 &&

@@ -68,9 +68,30 @@ struct czone *zone_by_name(struct server *s, const char *name)
 	const struct cconf_zone *zc = cconf_zone_find(s->conf, name);
 
 	for (size_t i = 0; zc && i < s->n_zones; i++)
-		if (s->zones[i].conf == zc)
-			return &s->zones[i];
+		if (s->zones[i]->conf == zc)
+			return s->zones[i];
 	return NULL;
+}
+
+struct czone *zone_new(struct server *s, const struct cconf_zone *zc)
+{
+	struct czone *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	z->conf = zc;
+	snprintf(z->name, sizeof(z->name), "%s", zc->domain);
+	zone_state_load(s, z);
+	return z;
+}
+
+void zone_free(struct czone *z)
+{
+	if (!z)
+		return;
+	contents_free(z->contents);
+	journal_free(z->journal);
+	free(z);
 }
 
 static void on_signal(int sig)
@@ -181,6 +202,17 @@ int main(int argc, char **argv)
 			err);
 		return 1;
 	}
+	/* Again with the zones added at run time, kept in the state
+	 * directory the configuration names. */
+	snprintf(s->added_path, sizeof(s->added_path),
+		 "%s/control/zones-added.json", s->conf->state_dir);
+	cconf_free(s->conf);
+	if (cconf_load_with(config, s->added_path, &s->conf, err,
+			    sizeof(err)) < 0) {
+		fprintf(stderr, "ditto-control: configuration refused: %s\n",
+			err);
+		return 1;
+	}
 	if (check) {
 		printf("%s: control configuration is valid (%zu zones)\n",
 		       config, s->conf->n_zones);
@@ -197,16 +229,14 @@ int main(int argc, char **argv)
 			 strerror(errno));
 		goto out;
 	}
-	s->n_zones = s->conf->n_zones;
-	s->zones = calloc(s->n_zones ? s->n_zones : 1, sizeof(*s->zones));
+	s->zones = calloc(s->conf->n_zones + 1, sizeof(*s->zones));
 	if (!s->zones)
 		goto out;
-	for (size_t i = 0; i < s->n_zones; i++) {
-		struct czone *z = &s->zones[i];
-
-		z->conf = &s->conf->zones[i];
-		snprintf(z->name, sizeof(z->name), "%s", z->conf->domain);
-		zone_state_load(s, z);
+	for (size_t i = 0; i < s->conf->n_zones; i++) {
+		s->zones[i] = zone_new(s, &s->conf->zones[i]);
+		if (!s->zones[i])
+			goto out;
+		s->n_zones++;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
@@ -264,11 +294,9 @@ out:
 	metrics_stop();
 	sched_stop(s);
 	for (size_t i = 0; s->zones && i < s->n_zones; i++) {
-		zone_state_save(s, &s->zones[i]);
-		if (!s->zones[i].job) {
-			contents_free(s->zones[i].contents);
-			journal_free(s->zones[i].journal);
-		}
+		zone_state_save(s, s->zones[i]);
+		if (!s->zones[i]->job)
+			zone_free(s->zones[i]);
 	}
 	if (s->ctl_watch.fd >= 0) {
 		close(s->ctl_watch.fd);
@@ -288,6 +316,12 @@ out:
 		free(s->threads);
 		free(s->zones);
 		cconf_free(s->conf);
+		for (size_t i = 0; i < s->n_old_confs; i++)
+			cconf_free(s->old_confs[i]);
+		free(s->old_confs);
+		for (size_t i = 0; i < s->n_withdraw; i++)
+			free(s->withdraw[i]);
+		free(s->withdraw);
 	}
 	return status;
 }

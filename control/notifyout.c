@@ -292,6 +292,22 @@ static void nsock_read(struct server *s, struct watch *w)
 	}
 }
 
+void notify_forget(struct server *s, const struct czone *z)
+{
+	struct nout **pp = &s->nouts;
+
+	while (*pp) {
+		struct nout *n = *pp;
+
+		if (n->z == z) {
+			*pp = n->next;
+			nout_free(n);
+		} else {
+			pp = &n->next;
+		}
+	}
+}
+
 void notify_out_close(struct server *s)
 {
 	while (s->nouts) {

@@ -47,19 +47,27 @@ int dp_publish(const char *sock, const char *zone, const char *image,
 	return 0;
 }
 
-int dp_expire(const char *sock, const char *zone, char *err, size_t errlen)
+static int dp_zone_cmd(const char *sock, const char *cmd, const char *zone,
+		       char *err, size_t errlen)
 {
-	json_object *req = json_object_new_object(), *o;
+	json_object *req = jsock_cmd(cmd, zone), *o;
 
-	json_object_object_add(req, "cmd",
-			       json_object_new_string("zone-expire"));
-	json_object_object_add(req, "zone", json_object_new_string(zone));
 	o = dp_call(sock, req, err, errlen);
 	json_object_put(req);
 	if (!o)
 		return -1;
 	json_object_put(o);
 	return 0;
+}
+
+int dp_remove(const char *sock, const char *zone, char *err, size_t errlen)
+{
+	return dp_zone_cmd(sock, "zone-remove", zone, err, errlen);
+}
+
+int dp_expire(const char *sock, const char *zone, char *err, size_t errlen)
+{
+	return dp_zone_cmd(sock, "zone-expire", zone, err, errlen);
 }
 
 /* The serial the dataplane serves for zone (lowercase, as czone names
@@ -95,7 +103,7 @@ void dp_reconcile(struct server *s)
 				 "published when it answers", err);
 		was_down = true;
 		for (size_t i = 0; i < s->n_zones; i++)
-			s->zones[i].dp_current = false;
+			s->zones[i]->dp_current = false;
 		return;
 	}
 	if (was_down)
@@ -108,8 +116,26 @@ void dp_reconcile(struct server *s)
 	}
 	json_object *map = jsock_index(zones, "zone");
 
+	/* Zones removed from the configuration: out of the dataplane too. */
+	for (size_t i = 0; map && i < s->n_withdraw;) {
+		json_object *have;
+
+		if (!json_object_object_get_ex(map, s->withdraw[i], &have) ||
+		    dp_remove(sock, s->withdraw[i], err, sizeof(err)) == 0) {
+			if (have)
+				clog_msg(LOG_NOTICE, "zone %s: withdrawn from "
+					 "the dataplane", s->withdraw[i]);
+			free(s->withdraw[i]);
+			s->withdraw[i] = s->withdraw[--s->n_withdraw];
+			continue;
+		}
+		clog_msg(LOG_ERR, "zone %s: the dataplane did not withdraw it: "
+			 "%s", s->withdraw[i], err);
+		i++;
+	}
+
 	for (size_t i = 0; map && i < s->n_zones; i++) {
-		struct czone *z = &s->zones[i];
+		struct czone *z = s->zones[i];
 		bool expired;
 		int64_t have = dp_serial_of(map, z->name, &expired);
 		uint32_t serial;

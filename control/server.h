@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "cconf.h"
 #include "contents.h"
 #include "xfr.h"
@@ -35,6 +37,8 @@ struct czone {
 	enum zone_state state;
 
 	struct job *job;		/* running, or NULL */
+	bool removed;			/* gone from the configuration while its
+					 * job ran: freed when the job ends */
 	bool refresh_wanted;		/* a refresh is due (timer, NOTIFY, ctl) */
 	bool force_axfr;		/* the next refresh transfers by AXFR */
 	int source;			/* primary the contents came from, -1 */
@@ -73,8 +77,14 @@ struct watch {
 
 struct server {
 	struct cconf *conf;
-	struct czone *zones;
+	struct cconf **old_confs;	/* replaced by reloads; jobs and NOTIFYs
+					 * may still point into them */
+	size_t n_old_confs;
+	struct czone **zones;		/* in the configuration's order */
 	size_t n_zones;
+	char added_path[4200];		/* zones added at run time */
+	char **withdraw;		/* removed zones the dataplane still has */
+	size_t n_withdraw;
 	char dir[4096];			/* state-dir/control */
 	time_t started;
 	volatile int stop;
@@ -122,6 +132,7 @@ struct job {
 	struct czone *z;		/* read-only in the worker but for the
 					 * fields below */
 	const struct cconf *conf;
+	const struct cconf_zone *zc;	/* z->conf when it started */
 	const char *dir;
 	struct contents *cur;		/* borrowed: the zone's contents */
 	const struct journal *cur_journal;	/* borrowed: its journal */
@@ -129,7 +140,7 @@ struct job {
 	int source;			/* primary the contents came from */
 	bool force_axfr;
 	int try_primary;		/* the one primary (index) it asks */
-	int first_remote;		/* its index in conf->remotes, for limits */
+	const char *remote_id;		/* that primary's id, for the limits */
 
 	/* results */
 	int rc;				/* 0: contacted a primary */
@@ -152,6 +163,7 @@ void refresh_job_run(struct job *j);
 int dp_publish(const char *sock, const char *zone, const char *image,
 	       uint32_t *serial, char *err, size_t errlen);
 int dp_expire(const char *sock, const char *zone, char *err, size_t errlen);
+int dp_remove(const char *sock, const char *zone, char *err, size_t errlen);
 /* Bring the dataplane in line with every zone: serve the image of the
  * current serial, or nothing when expired. */
 void dp_reconcile(struct server *s);
@@ -178,6 +190,8 @@ void notify_handle(struct server *s, struct watch *w);
 unsigned notify_zone(struct server *s, struct czone *z);
 void notify_tick(struct server *s);
 void notify_out_close(struct server *s);
+/* Drop what waits for z (a zone being removed). */
+void notify_forget(struct server *s, const struct czone *z);
 
 /* xfrout.c: AXFR/IXFR to downstream secondaries. XFROUT_NOT: req is not
  * a transfer request (nothing was sent); XFROUT_ANSWERED: refused, the
@@ -226,6 +240,19 @@ void clog_msg(int level, const char *fmt, ...)
 extern int clog_level;
 
 struct czone *zone_by_name(struct server *s, const char *name);
+/* A zone of the configuration, its saved state loaded; NULL when out of
+ * memory. zone_free() of one that is in no list and has no job. */
+struct czone *zone_new(struct server *s, const struct cconf_zone *zc);
+void zone_free(struct czone *z);
+
+/* reload.c: the configuration again, and zones added or removed at run
+ * time (persisted in added_path). 0, or -1 with the reason in err and
+ * nothing changed. */
+int server_reload(struct server *s, char *err, size_t errlen);
+int zone_add(struct server *s, json_object *spec, char *err, size_t errlen);
+int zone_remove(struct server *s, const char *name, char *err, size_t errlen);
+/* The counters of transfers per remote, index of a remote id (or -1). */
+int remote_slot(const struct server *s, const char *id);
 const char *zone_state_name(enum zone_state st);
 
 #endif

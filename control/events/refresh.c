@@ -115,7 +115,7 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap)
 	char jpath[4200];
 
 	zone_journal_path(cpath, jpath, sizeof(jpath));
-	rc = journal_save(j->newj, j->z->conf->wire, j->z->conf->wire_len,
+	rc = journal_save(j->newj, j->zc->wire, j->zc->wire_len,
 			  jpath);
 	if (rc < 0) {
 		clog_msg(LOG_WARNING, "zone %s: cannot write its journal %s: "
@@ -131,7 +131,7 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap)
 
 void refresh_job_run(struct job *j)
 {
-	const struct cconf_zone *zc = j->z->conf;
+	const struct cconf_zone *zc = j->zc;
 	const struct cconf *cf = j->conf;
 	struct xfr_limits lim = {
 		.max_bytes = cf->max_transfer_bytes,

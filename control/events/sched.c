@@ -136,19 +136,19 @@ void zone_refresh_now(struct czone *z, bool axfr)
 		z->force_axfr = true;
 }
 
-static int remote_index(const struct server *s, const struct cconf_remote *r)
+int remote_slot(const struct server *s, const char *id)
 {
 	for (size_t i = 0; i < s->conf->n_remotes; i++)
-		if (&s->conf->remotes[i] == r)
+		if (strcasecmp(s->conf->remotes[i].id, id) == 0)
 			return (int)i;
-	return (int)s->conf->n_remotes;
+	return -1;
 }
 
 static bool dispatch(struct server *s, struct czone *z)
 {
 	const struct cconf_zone *zc = z->conf;
 	int at = z->next_primary < (int)zc->n_primaries ? z->next_primary : 0;
-	int first = remote_index(s, zc->primaries[at]);
+	int first = remote_slot(s, zc->primaries[at]->id);
 	unsigned total = s->conf->transfers_total;
 	struct job *j, **tail;
 
@@ -156,7 +156,7 @@ static bool dispatch(struct server *s, struct czone *z)
 	 * slot without running. */
 	if (total > s->n_threads)
 		total = s->n_threads;
-	if (s->running >= total ||
+	if (first < 0 || s->running >= total ||
 	    s->per_remote[first] >= s->conf->transfers_per_primary)
 		return false;
 	j = calloc(1, sizeof(*j));
@@ -164,6 +164,7 @@ static bool dispatch(struct server *s, struct czone *z)
 		return false;
 	j->z = z;
 	j->conf = s->conf;
+	j->zc = zc;
 	j->dir = s->dir;
 	j->cur = z->contents;
 	j->cur_journal = z->journal;
@@ -171,7 +172,7 @@ static bool dispatch(struct server *s, struct czone *z)
 	j->source = z->source;
 	j->force_axfr = z->force_axfr;
 	j->try_primary = at;
-	j->first_remote = first;
+	j->remote_id = zc->primaries[at]->id;
 	z->job = j;
 	z->refresh_wanted = false;
 	z->force_axfr = false;
@@ -190,7 +191,7 @@ static bool dispatch(struct server *s, struct czone *z)
 void sched_run(struct server *s, time_t now)
 {
 	for (size_t i = 0; i < s->n_zones; i++) {
-		struct czone *z = &s->zones[i];
+		struct czone *z = s->zones[i];
 
 		if (z->state == ZS_OK && z->expire_at && now >= z->expire_at) {
 			z->state = ZS_EXPIRED;
@@ -216,9 +217,22 @@ static void apply(struct server *s, struct job *j, time_t now)
 	struct czone *z = j->z;
 	struct soa_fields soa;
 
+	int slot = remote_slot(s, j->remote_id);
+
 	z->job = NULL;
 	s->running--;
-	s->per_remote[j->first_remote]--;
+	if (slot >= 0 && s->per_remote[slot])
+		s->per_remote[slot]--;
+	if (z->removed) {
+		/* The zone left the configuration while this ran. */
+		clog_msg(LOG_INFO, "zone %s: removed; its last refresh is "
+			 "dropped", z->name);
+		contents_free(j->newc);
+		journal_free(j->newj);
+		free(j);
+		zone_free(z);
+		return;
+	}
 	z->last_attempt = now;
 	if (j->rc != 0) {
 		size_t n = strlen(z->attempt_errors);

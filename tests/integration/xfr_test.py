@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import labkit
@@ -666,6 +667,82 @@ def test_health_withdraws_when_the_dataplane_stops_and_returns_with_it():
     finally:
         run([LAB_SH, "start", "--keep-state", "--build", BUILD], timeout=120)
     wait_for("healthy again", lambda: dittoctl("health").returncode == 0, timeout=20)
+
+
+def refused(name):
+    return "status: REFUSED" in served(name)
+
+
+def test_zone_add_and_remove_at_run_time_kept_across_restarts():
+    fake_zone("n.test", {1: []}, 1, "ok", expire=600)
+    p = dittoctl("zone-add", "n.test", "--primaries", "fake")
+    expect(p.returncode == 0 and "added" in p.stdout, p.stdout + p.stderr)
+    wait_for("n.test served", lambda: serial_served("n.test") == 1)
+    expect(zone("n.test")["added-at-run-time"] is True, zone("n.test"))
+    p = dittoctl("zone-add", "n.test", "--primaries", "fake")
+    expect(p.returncode == 1 and "configured already" in p.stderr, p.stderr)
+    p = dittoctl("zone-add", "x.test", "--primaries", "nope")
+    expect(p.returncode == 1 and "zones-added.json" in p.stderr and "unknown remote 'nope'"
+           in p.stderr, p.stderr)
+    p = dittoctl("zone-add", "x.test")
+    expect(p.returncode == 2 and "--primaries" in p.stderr, p.stderr)
+    p = dittoctl("zone-remove", "a.test")
+    expect(p.returncode == 1 and "configuration file" in p.stderr, p.stderr)
+    # Across a restart of ditto-control.
+    stop_control()
+    start_control()
+    wait_for("n.test after the restart", lambda: zone("n.test")["state"] == "ok")
+    p = dittoctl("zone-remove", "n.test")
+    expect(p.returncode == 0, p.stdout + p.stderr)
+    wait_for("n.test withdrawn", lambda: refused("n.test"))
+    p = dittoctl("zone-status", "n.test")
+    expect(p.returncode == 1 and "not configured" in p.stderr, p.stderr)
+    expect(serial_served("a.test") is not None, served("a.test"))
+
+
+def test_reload_applies_a_good_file_without_dropping_a_query_and_refuses_a_bad_one():
+    path = os.path.join(LAB, "control.yaml")
+    good = control_conf()
+    fake_zone("m.test", {1: []}, 1, "ok", expire=600)
+    answers, stop = [], []
+
+    def ask_loop():
+        while not stop:
+            answers.append(serial_served("a.test"))
+    t = threading.Thread(target=ask_loop)
+    t.start()
+    try:
+        # A broken file: refused, the running configuration kept.
+        with open(path, "w") as f:
+            f.write(good + "  - { domain: m.test, primaries: [fake], bogus: 1 }\n")
+        p = dittoctl("reload")
+        expect(p.returncode == 1 and "bogus" in p.stderr, p.stderr)
+        expect(zone("a.test")["state"] == "ok", zone("a.test"))
+        # A good one: m.test added and served.
+        with open(path, "w") as f:
+            f.write(good + "  - { domain: m.test, primaries: [fake] }\n")
+        p = dittoctl("reload")
+        expect(p.returncode == 0 and "reloaded" in p.stdout, p.stdout + p.stderr)
+        wait_for("m.test served after the reload", lambda: serial_served("m.test") == 1)
+        # A setting read only at start: refused with the reason.
+        with open(path, "w") as f:
+            f.write(good.replace("  log-level: debug\n", "  log-level: debug\n"
+                                 "  socket-group: root\n"))
+        p = dittoctl("reload")
+        expect(p.returncode == 1 and "restart" in p.stderr, p.stderr)
+        # Back to the first file: m.test withdrawn.
+        with open(path, "w") as f:
+            f.write(good)
+        expect(dittoctl("reload").returncode == 0, "reload")
+        wait_for("m.test withdrawn", lambda: refused("m.test"))
+    finally:
+        stop.append(1)
+        t.join()
+        with open(path, "w") as f:
+            f.write(good)
+    expect(len(answers) >= 5 and all(a == answers[0] and a is not None for a in answers),
+           answers)
+    sys.stdout.write("    (%d queries during the reloads, all answered)\n" % len(answers))
 
 
 def test_control_stops_cleanly_and_keeps_its_state():
