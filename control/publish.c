@@ -137,6 +137,11 @@ void dp_reconcile(struct server *s)
 	for (size_t i = 0; map && i < s->n_zones; i++) {
 		struct czone *z = s->zones[i];
 		bool expired;
+
+		/* A refresh may be publishing a newer image under the same
+		 * file name right now: its own result tells. */
+		if (z->job)
+			continue;
 		int64_t have = dp_serial_of(map, z->name, &expired);
 		uint32_t serial;
 

@@ -105,10 +105,32 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-/* Write the image bytes to path atomically (temporary file, fsync,
- * rename, fsync of the directory). */
+/* Whether the file at path holds img: its header (size, checksum of the
+ * whole image, serial) is img's. */
+static bool holds_image(const char *path, const struct ditto_image *img)
+{
+	struct ditto_image_hdr h;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool same;
+
+	if (fd < 0)
+		return false;
+	same = fstat(fd, &st) == 0 && (uint64_t)st.st_size == img->size &&
+	       pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	       memcmp(&h, img->hdr, sizeof(h)) == 0;
+	close(fd);
+	return same;
+}
+
+/* Keep the image as path, atomically (temporary name, rename, fsync of
+ * the directory): a hard link to the file it was read from when that is
+ * on the same file system and still holds it (ditto-control writes each
+ * image as a new file, fsynced, and never changes one in place), which
+ * costs nothing however large the zone; a copy, fsynced, otherwise. */
 static int persist(const struct dp *dp, const struct ditto_image *img,
-		   const char *path, char *err, size_t errlen)
+		   const char *src, const char *path, char *err,
+		   size_t errlen)
 {
 	char dir[DP_PATH_MAX + 16], tmp[DP_PATH_MAX + 16];
 	int fd;
@@ -120,6 +142,14 @@ static int persist(const struct dp *dp, const struct ditto_image *img,
 		return -1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	(void)unlink(tmp);
+	if (link(src, tmp) == 0) {
+		if (holds_image(tmp, img) && rename(tmp, path) == 0) {
+			fsync_dir(dir);
+			return 0;
+		}
+		unlink(tmp);	/* replaced meanwhile: copy what we hold */
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
@@ -270,7 +300,7 @@ int dp_zone_adopt(struct dp *dp, const char *zone, const char *path,
 	bool same = realpath(path, rp_src) && realpath(dest, rp_dst) &&
 		    strcmp(rp_src, rp_dst) == 0;
 
-	if (!same && persist(dp, img, dest, err, errlen) < 0)
+	if (!same && persist(dp, img, path, dest, err, errlen) < 0)
 		goto fail;
 	/* A new image of the zone ends its expiry. */
 	char marker[DP_PATH_MAX + 16];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ditto/error.h"
@@ -83,15 +84,27 @@ static struct journal *journal_after(struct job *j, struct xfr_result *res)
 
 /* Compile the new contents and write the image and the contents files.
  * 0, or -1 with the reason in why. */
-static int commit(struct job *j, struct contents *c, char *why, size_t cap)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int commit(struct job *j, struct contents *c, char *why, size_t cap,
+		  double *t_compile, double *t_files)
 {
 	struct ditto_compile_opts opts = { 0 };
 	struct ditto_compiled out;
 	char cpath[4200], state[4200];
+	double t = now_s();
 	int rc;
 
 	opts.limits.max_records = j->conf->max_zone_records;
 	rc = contents_compile(c, &opts, &out);
+	*t_compile = now_s() - t;
+	t = now_s();
 	if (rc < 0) {
 		snprintf(why, cap, "the zone does not compile: %.450s",
 			 out.first_error[0] ? out.first_error :
@@ -126,6 +139,7 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap)
 			return -1;
 		unlink(jpath);
 	}
+	*t_files = now_s() - t;
 	return 0;
 }
 
@@ -184,6 +198,8 @@ void refresh_job_run(struct job *j)
 			 * one our data came from. */
 			ixfr = zc->ixfr && j->cur && !j->force_axfr &&
 			       j->source == (int)i;
+			double t0 = now_s(), t_journal, t_compile = 0, t_files = 0;
+
 			rc = xfr_transfer(&peer, zc->wire, zc->wire_len, j->cur,
 					  ixfr, zc->expire_edns, &lim, &res);
 			if (rc < 0 && ixfr && res.fallback) {
@@ -213,8 +229,16 @@ void refresh_job_run(struct job *j)
 			}
 			if (res.expire >= 0)
 				j->expire_opt = res.expire;
+			double t_xfr = now_s() - t0;
+			unsigned long long changes = 0;
+
+			for (unsigned k = 0; res.seqs && k < res.diffs; k++)
+				changes += jdiff_records(res.seqs[k]) - 2; /* SOAs */
+			t0 = now_s();
 			j->newj = journal_after(j, &res);
-			if (!j->newj || commit(j, res.zone, err, sizeof(err)) < 0) {
+			t_journal = now_s() - t0;
+			if (!j->newj || commit(j, res.zone, err, sizeof(err),
+					       &t_compile, &t_files) < 0) {
 				if (!j->newj)
 					snprintf(err, sizeof(err), "out of memory");
 				note_error(j, text, err);
@@ -229,30 +253,39 @@ void refresh_job_run(struct job *j)
 			j->newc = res.zone;
 			res.zone = NULL;
 			xfr_result_free(&res);	/* what is left of the sequences */
-			if (j->cur)
-				snprintf(j->result, sizeof(j->result),
-					 "%s %u -> %u from %s: %llu records, "
-					 "%llu messages, %llu bytes",
-					 res.kind == XFR_IXFR ? "IXFR" : "AXFR",
-					 j->cur_serial, res.serial, text,
-					 (unsigned long long)res.records,
-					 (unsigned long long)res.messages,
-					 (unsigned long long)res.bytes);
-			else
-				snprintf(j->result, sizeof(j->result),
-					 "AXFR of serial %u from %s: %llu "
-					 "records, %llu messages, %llu bytes",
-					 res.serial, text,
-					 (unsigned long long)res.records,
-					 (unsigned long long)res.messages,
-					 (unsigned long long)res.bytes);
 			char perr[512];
 			uint32_t dserial;
 
+			t0 = now_s();
 			j->published = dp_publish(cf->dataplane_socket,
 						  j->z->name, j->image, &dserial,
 						  perr, sizeof(perr)) == 0 &&
 				       dserial == res.serial;
+			double t_dp = now_s() - t0;
+			char how[64], changed[96] = "";
+
+			if (res.kind == XFR_IXFR) {
+				snprintf(how, sizeof(how), "IXFR %u -> %u",
+					 j->cur_serial, res.serial);
+				snprintf(changed, sizeof(changed), "%u sequence%s, "
+					 "%llu records changed, ", res.diffs,
+					 res.diffs == 1 ? "" : "s", changes);
+			} else if (j->cur) {
+				snprintf(how, sizeof(how), "AXFR %u -> %u",
+					 j->cur_serial, res.serial);
+			} else {
+				snprintf(how, sizeof(how), "AXFR of serial %u",
+					 res.serial);
+			}
+			snprintf(j->result, sizeof(j->result),
+				 "%s from %.200s: %s%llu messages, %llu bytes; "
+				 "%llu records in the zone; seconds: transfer "
+				 "%.3f, journal %.3f, compile %.3f, files %.3f, "
+				 "dataplane %.3f", how, text, changed,
+				 (unsigned long long)res.messages,
+				 (unsigned long long)res.bytes,
+				 (unsigned long long)res.records, t_xfr,
+				 t_journal, t_compile, t_files, t_dp);
 			if (!j->published)
 				clog_msg(LOG_WARNING, "zone %s: serial %u not yet adopted "
 					 "by the dataplane: %s", j->z->name,

@@ -433,7 +433,8 @@ bool contents_has(struct contents *c, const struct ditto_wire_rr *rr,
 	return found;
 }
 
-struct contents *contents_clone(const struct contents *c)
+/* A copy record by record: compact (no deleted records), a new key. */
+static struct contents *clone_compact(const struct contents *c)
 {
 	struct contents *n = contents_new(c->apex, c->apex_len);
 	struct ditto_wire_rr w;
@@ -444,6 +445,51 @@ struct contents *contents_clone(const struct contents *c)
 			contents_free(n);
 			return NULL;
 		}
+	}
+	return n;
+}
+
+static void *dup_bytes(const void *p, size_t n, size_t cap)
+{
+	void *d = malloc(cap ? cap : 1);
+
+	if (d && n)
+		memcpy(d, p, n);
+	return d;
+}
+
+/* A copy of the arrays as they are, deleted records and all: a few
+ * memcpy instead of hashing every record again, which is what makes an
+ * IXFR of a large zone cheap. The deleted records are dropped by a
+ * compact copy once they are a quarter of the live ones. */
+struct contents *contents_clone(const struct contents *c)
+{
+	struct contents *n;
+	size_t slots = c->mask + 1;
+
+	if (c->nrec - c->live > c->live / 4 + 1024)
+		return clone_compact(c);
+	n = malloc(sizeof(*n));
+	if (!n)
+		return NULL;
+	*n = *c;
+	atomic_init(&n->refs, 1);
+	n->data = dup_bytes(c->data, c->len, c->cap);
+	n->offs = dup_bytes(c->offs, c->nrec * sizeof(*c->offs),
+			    c->caprec * sizeof(*c->offs));
+	n->slots = dup_bytes(c->slots, slots * sizeof(*c->slots),
+			     slots * sizeof(*c->slots));
+	n->hashes = dup_bytes(c->hashes, slots * sizeof(*c->hashes),
+			      slots * sizeof(*c->hashes));
+	n->scratch = malloc(2 * CANON_MAX);
+	if (!n->data || !n->offs || !n->slots || !n->hashes || !n->scratch) {
+		free(n->data);
+		free(n->offs);
+		free(n->slots);
+		free(n->hashes);
+		free(n->scratch);
+		free(n);
+		return NULL;
 	}
 	return n;
 }

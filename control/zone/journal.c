@@ -122,6 +122,11 @@ size_t jdiff_bytes(const struct jdiff *d)
 	return d->len + DIFF_HEAD;
 }
 
+size_t jdiff_records(const struct jdiff *d)
+{
+	return (size_t)d->n_del + d->n_add;
+}
+
 /* The record at data + *off (bounds already known good), *off past it. */
 static void rec_read(const uint8_t *data, size_t *off, struct ditto_wire_rr *rr)
 {

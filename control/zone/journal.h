@@ -41,6 +41,8 @@ void jdiff_put(struct jdiff *d);		/* drop a reference */
 uint32_t jdiff_from(const struct jdiff *d);
 uint32_t jdiff_to(const struct jdiff *d);
 size_t jdiff_bytes(const struct jdiff *d);
+/* Records deleted and added, the SOAs included. */
+size_t jdiff_records(const struct jdiff *d);
 /* Walk: *pos starts at 0; 1 with *rr and *deleted, or 0 at the end. */
 int jdiff_next(const struct jdiff *d, size_t *pos, struct ditto_wire_rr *rr,
 	       bool *deleted);

@@ -376,6 +376,52 @@ static void test_damage(void)
 	unlink(path);
 }
 
+/* A clone is a copy to change: the original stays as it was, and a clone
+ * of a clone full of deleted records is compacted. */
+static void test_clone(void)
+{
+	struct contents *a = zone(1, base), *b, *c, *d;
+	struct ditto_wire_rr *old = rr("www.example.com. 300 IN A 192.0.2.10");
+	char line[100];
+
+	b = contents_clone(a);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_EQUAL(contents_delete(b, old), 0);
+	CU_ASSERT_EQUAL(contents_add(b, rr("x.example.com. 60 IN A 192.0.2.99"),
+				     0), 0);
+	CU_ASSERT(contents_has(a, old, NULL));
+	CU_ASSERT(!contents_has(b, old, NULL));
+	CU_ASSERT(!contents_has(a, rr("x.example.com. 60 IN A 192.0.2.99"),
+				NULL));
+	CU_ASSERT_EQUAL(contents_count(a), contents_count(b));
+	for (int i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line), "t%d.example.com. 60 IN TXT \"%d\"",
+			 i, i);
+		CU_ASSERT_FATAL(contents_add(b, rr(line), 0) == 0);
+	}
+	c = contents_clone(b);
+	for (int i = 0; i < 2500; i++) {
+		snprintf(line, sizeof(line), "t%d.example.com. 60 IN TXT \"%d\"",
+			 i, i);
+		CU_ASSERT(contents_delete(c, rr(line)) == 0);
+	}
+	d = contents_clone(c);		/* compacts */
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT_EQUAL(contents_count(d), contents_count(c));
+	CU_ASSERT_EQUAL(contents_count(b), contents_count(c) + 2500);
+	for (int i = 2400; i < 3000; i++) {
+		snprintf(line, sizeof(line), "t%d.example.com. 60 IN TXT \"%d\"",
+			 i, i);
+		CU_ASSERT(contents_has(d, rr(line), NULL) == (i >= 2500));
+		CU_ASSERT(contents_has(b, rr(line), NULL));
+	}
+	CU_ASSERT(same(d, c));
+	contents_free(a);
+	contents_free(b);
+	contents_free(c);
+	contents_free(d);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -383,6 +429,7 @@ int main(void)
 		{ "chain, trimming, restart", test_chain },
 		{ "file round trip and refusals", test_file },
 		{ "damaged files refused", test_damage },
+		{ "clones are copies, compacted when worn", test_clone },
 	};
 
 	return h_run("journal", tests, sizeof(tests) / sizeof(tests[0]));
