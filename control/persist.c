@@ -171,8 +171,7 @@ int zone_state_load(struct server *s, struct czone *z)
 		z->image[0] = 0;
 		return 0;
 	}
-	z->serial = soa.serial;
-	zone_timers_from_soa(s, z, &soa);
+	z->serial = z->snap_serial = soa.serial;
 	char jpath[4200];
 
 	zone_journal_path(cpath, jpath, sizeof(jpath));
@@ -183,6 +182,38 @@ int zone_state_load(struct server *s, struct czone *z)
 			 "AXFR until new differences come", z->name, err);
 		z->journal = journal_new();
 	}
+	/* The contents saved last, brought up to the journal's end. */
+	uint32_t reached;
+
+	if (z->journal && journal_find(z->journal, z->serial) >= 0) {
+		if (journal_replay(z->journal, z->serial, z->contents, &reached,
+				   err, sizeof(err)) == 0 &&
+		    contents_soa(z->contents, &soa) && soa.serial == reached) {
+			clog_msg(LOG_INFO, "zone %s: saved serial %u brought to "
+				 "%u by its journal", z->name, z->serial,
+				 reached);
+			z->serial = reached;
+		} else {
+			clog_msg(LOG_ERR, "zone %s: journal %s: %s; serving the "
+				 "saved serial %u", z->name, jpath,
+				 err[0] ? err : "it ends elsewhere", z->serial);
+			contents_free(z->contents);
+			z->contents = NULL;
+			journal_free(z->journal);
+			z->journal = journal_new();
+			if (contents_load(cpath, z->conf->wire,
+					  z->conf->wire_len, &z->contents, err,
+					  sizeof(err)) < 0 ||
+			    !contents_soa(z->contents, &soa)) {
+				contents_free(z->contents);
+				z->contents = NULL;
+				z->state = ZS_BOOTSTRAP;
+				z->image[0] = 0;
+				return 0;
+			}
+		}
+	}
+	zone_timers_from_soa(s, z, &soa);
 	if (image_ensure(s, z) < 0)
 		clog_msg(LOG_ERR, "zone %s: no image of serial %u", z->name,
 			 z->serial);

@@ -33,6 +33,9 @@ struct czone {
 	struct contents *contents;	/* what is served; NULL: nothing */
 	struct journal *journal;	/* differences up to serial (never NULL
 					 * once loaded) */
+	uint32_t snap_serial;		/* of the contents file saved: serial,
+					 * or older with the journal leading
+					 * on from it */
 	uint32_t serial;
 	enum zone_state state;
 
@@ -137,6 +140,9 @@ struct job {
 	struct contents *cur;		/* borrowed: the zone's contents */
 	const struct journal *cur_journal;	/* borrowed: its journal */
 	uint32_t cur_serial;
+	uint32_t snap_serial;		/* the zone's, in; the new one, out */
+	uint32_t serial_new;		/* of the transfer being committed */
+	enum xfr_kind kind_new;
 	int source;			/* primary the contents came from */
 	bool force_axfr;
 	int try_primary;		/* the one primary (index) it asks */

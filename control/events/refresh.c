@@ -113,8 +113,30 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap,
 		return -1;
 	}
 	zone_paths(j->dir, j->z->name, cpath, j->image, state, sizeof(cpath));
-	/* Contents first: an image on disk always has its contents. */
-	rc = contents_save(c, cpath);
+	/* After an IXFR the journal alone is written when it still leads
+	 * on from the contents saved last (loading replays it); otherwise a
+	 * new snapshot of the contents. */
+	bool snapshot = !j->cur || !serial_gt(j->serial_new, j->cur_serial) ||
+			j->kind_new != XFR_IXFR ||
+			journal_find(j->newj, j->snap_serial) < 0;
+	char jpath[4200];
+
+	zone_journal_path(cpath, jpath, sizeof(jpath));
+	rc = snapshot ? contents_save(c, cpath) : 0;
+	if (rc == 0) {
+		rc = journal_save(j->newj, j->zc->wire, j->zc->wire_len, jpath);
+		if (rc < 0) {
+			clog_msg(LOG_WARNING, "zone %s: cannot write its journal "
+				 "%s: %s", j->z->name, jpath, ditto_strerror(rc));
+			journal_free(j->newj);
+			j->newj = journal_new();
+			unlink(jpath);
+			/* without it the snapshot must be the new serial */
+			rc = !j->newj ? DITTO_ENOMEM :
+			     snapshot ? 0 : contents_save(c, cpath);
+			snapshot = true;
+		}
+	}
 	if (rc == 0)
 		rc = ditto_image_write(j->image, out.image, out.size);
 	ditto_compiled_free(&out);
@@ -123,22 +145,8 @@ static int commit(struct job *j, struct contents *c, char *why, size_t cap,
 			 j->dir, ditto_strerror(rc));
 		return -1;
 	}
-	/* Last: a journal that does not end at the saved serial is
-	 * dropped when loaded. */
-	char jpath[4200];
-
-	zone_journal_path(cpath, jpath, sizeof(jpath));
-	rc = journal_save(j->newj, j->zc->wire, j->zc->wire_len,
-			  jpath);
-	if (rc < 0) {
-		clog_msg(LOG_WARNING, "zone %s: cannot write its journal %s: "
-			 "%s", j->z->name, jpath, ditto_strerror(rc));
-		journal_free(j->newj);
-		j->newj = journal_new();
-		if (!j->newj)
-			return -1;
-		unlink(jpath);
-	}
+	if (snapshot)
+		j->snap_serial = j->serial_new;
 	*t_files = now_s() - t;
 	return 0;
 }
@@ -237,6 +245,8 @@ void refresh_job_run(struct job *j)
 			t0 = now_s();
 			j->newj = journal_after(j, &res);
 			t_journal = now_s() - t0;
+			j->serial_new = res.serial;
+			j->kind_new = res.kind;
 			if (!j->newj || commit(j, res.zone, err, sizeof(err),
 					       &t_compile, &t_files) < 0) {
 				if (!j->newj)

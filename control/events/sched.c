@@ -169,6 +169,7 @@ static bool dispatch(struct server *s, struct czone *z)
 	j->cur = z->contents;
 	j->cur_journal = z->journal;
 	j->cur_serial = z->serial;
+	j->snap_serial = z->snap_serial;
 	j->source = z->source;
 	j->force_axfr = z->force_axfr;
 	j->try_primary = at;
@@ -277,6 +278,7 @@ static void apply(struct server *s, struct job *j, time_t now)
 		z->contents = j->newc;
 		journal_free(z->journal);
 		z->journal = j->newj;
+		z->snap_serial = j->snap_serial;
 		z->serial = j->serial;
 		z->source = j->primary;
 		snprintf(z->image, sizeof(z->image), "%s", j->image);

@@ -303,6 +303,37 @@ const struct jdiff *journal_at(const struct journal *j, size_t i)
 	return i < j->n ? j->d[i] : NULL;
 }
 
+int journal_replay(const struct journal *j, uint32_t from,
+		   struct contents *c, uint32_t *serial, char *err,
+		   size_t errlen)
+{
+	long at = journal_find(j, from);
+
+	*serial = from;
+	for (size_t i = at < 0 ? j->n : (size_t)at; i < j->n; i++) {
+		const struct jdiff *d = j->d[i];
+		struct ditto_wire_rr rr;
+		size_t pos = 0;
+		bool del;
+
+		while (jdiff_next(d, &pos, &rr, &del) > 0) {
+			int rc = del ? contents_delete(c, &rr)
+				     : contents_add(c, &rr, 0);
+
+			if (rc < 0) {
+				snprintf(err, errlen, "the difference %u -> %u "
+					 "does not apply: %s a record of type "
+					 "%u fails (%s)", d->from, d->to,
+					 del ? "deleting" : "adding", rr.type,
+					 ditto_strerror(rc));
+				return DITTO_ECORRUPT;
+			}
+		}
+		*serial = d->to;
+	}
+	return 0;
+}
+
 /* ---- the file ---------------------------------------------------------- */
 
 int journal_save(const struct journal *j, const uint8_t *apex,
@@ -492,11 +523,13 @@ int journal_load(const char *path, const uint8_t *apex, size_t apex_len,
 		rc = bad(err, errlen, path, "bytes after the last difference");
 		goto out;
 	}
-	if (j->n && j->d[j->n - 1]->to != serial) {
-		char why[128];
+	if (j->n && j->d[j->n - 1]->to != serial &&
+	    journal_find(j, serial) < 0) {
+		char why[160];
 
-		snprintf(why, sizeof(why), "ends at serial %u, the zone is at "
-			 "%u", j->d[j->n - 1]->to, serial);
+		snprintf(why, sizeof(why), "spans serials %u to %u, which "
+			 "neither ends at nor passes the saved contents' %u",
+			 j->d[0]->from, j->d[j->n - 1]->to, serial);
 		rc = bad(err, errlen, path, why);
 		goto out;
 	}

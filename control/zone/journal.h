@@ -15,8 +15,15 @@
  *   u32 from, u32 to, u32 deleted, u32 added, u32 bytes, the records
  *   (u8 owner length, owner, u16 type, u16 class, u32 ttl, u16 rdlength,
  *   rdata; deleted then added), and at the end a SipHash-2-4 of it all.
- * Every field is checked on load; a journal that does not end at the
- * zone's serial is dropped, which costs downstreams one AXFR.
+ * Every field is checked on load; a journal that neither ends at the
+ * saved contents' serial nor leads on from it is dropped, which costs
+ * downstreams one AXFR.
+ *
+ * The saved contents may be older than the zone: after an IXFR only the
+ * journal is written (a few bytes, not the whole zone), and loading
+ * replays the differences from the contents' serial on. A new snapshot
+ * of the contents is written when an AXFR comes or when the journal no
+ * longer reaches back to the last one.
  */
 #ifndef DITTO_JOURNAL_H
 #define DITTO_JOURNAL_H
@@ -75,11 +82,20 @@ bool journal_first(const struct journal *j, uint32_t *serial);
 long journal_find(const struct journal *j, uint32_t serial);
 const struct jdiff *journal_at(const struct journal *j, size_t i);
 
+/* Apply the differences from serial from to the end to c (a copy nobody
+ * else reads): the saved contents brought up to the journal's end. 0 and
+ * *serial the serial reached, or DITTO_ECORRUPT with err when a
+ * difference does not apply (c is then half changed: drop it). */
+int journal_replay(const struct journal *j, uint32_t from,
+		   struct contents *c, uint32_t *serial, char *err,
+		   size_t errlen);
+
 int journal_save(const struct journal *j, const uint8_t *apex,
 		 size_t apex_len, const char *path);
 /* 0 and *out (an empty journal when the file does not exist), or a
- * negative ditto_error with the reason in err. serial: the zone's; a
- * journal ending elsewhere is refused. */
+ * negative ditto_error with the reason in err. serial: that of the saved
+ * contents; a journal that neither ends there nor has a difference from
+ * there on is refused. */
 int journal_load(const char *path, const uint8_t *apex, size_t apex_len,
 		 uint32_t serial, struct journal **out, char *err,
 		 size_t errlen);

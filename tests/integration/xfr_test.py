@@ -530,6 +530,11 @@ zone:
     stop_control()
     start_control()
     wait_for("a.test ok after the restart", lambda: zone("a.test")["state"] == "ok")
+    # IXFRs write the journal alone; the restart replayed it onto the
+    # contents saved last.
+    expect(re.search(r"a\.test\.: saved serial \d+ brought to 3 by its journal",
+                     open(clog).read()), "no replay of the journal in the log")
+    expect(zone("a.test")["serial"] == 3, zone("a.test"))
     ixfr = in_ns(NS_PRIMARY, "kdig", "+time=2", "-b", DOWNSTREAM, "-y",
                  "hmac-sha256:%s:%s" % (KEY, SECRET), "@" + NODE_MGMT, "a.test",
                  "IXFR=2").stdout

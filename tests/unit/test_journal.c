@@ -276,10 +276,15 @@ static void test_file(void)
 	}
 	journal_free(l);
 
-	/* Ending at another serial than the zone's: refused. */
-	CU_ASSERT(journal_load(path, APEX, APEX_LEN, 12, &l, err,
+	/* Saved contents older than the end, within the chain: taken (the
+	 * loader replays from there). Outside it: refused. */
+	CU_ASSERT(journal_load(path, APEX, APEX_LEN, 11, &l, err,
+			       sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(journal_count(l), 3);
+	journal_free(l);
+	CU_ASSERT(journal_load(path, APEX, APEX_LEN, 9, &l, err,
 			       sizeof(err)) == DITTO_ECORRUPT);
-	CU_ASSERT(strstr(err, "ends at serial 13") != NULL);
+	CU_ASSERT(strstr(err, "spans serials 10 to 13") != NULL);
 	/* Of another zone. */
 	CU_ASSERT(journal_load(path, (const uint8_t *)"\7example\3net", 13, 13,
 			       &l, err, sizeof(err)) == DITTO_ECORRUPT);
@@ -422,6 +427,59 @@ static void test_clone(void)
 	contents_free(d);
 }
 
+/* Saved contents brought up to the journal's end, as a restart does
+ * after IXFRs that wrote the journal alone. */
+static void test_replay(void)
+{
+	static const char *const two[] = {
+		"example.com. 3600 IN NS ns.example.com.",
+		"ns.example.com. 3600 IN A 192.0.2.1",
+		"www.example.com. 300 IN A 192.0.2.10",
+		"www.example.com. 300 IN A 192.0.2.12",
+		"mail.example.com. 300 IN MX 10 mx.example.com.",
+		NULL,
+	};
+	static const char *const three[] = {
+		"example.com. 3600 IN NS ns.example.com.",
+		"ns.example.com. 3600 IN A 192.0.2.1",
+		"www.example.com. 300 IN A 192.0.2.12",
+		"mail.example.com. 300 IN MX 10 mx.example.com.",
+		"new.example.com. 300 IN AAAA 2001:db8::1",
+		NULL,
+	};
+	struct contents *z1 = zone(1, base), *z2 = zone(2, two);
+	struct contents *z3 = zone(3, three), *c;
+	struct journal *j = journal_new(), *n;
+	bool big;
+	uint32_t reached;
+	char err[256];
+
+	n = journal_with(j, jdiff_between(z1, z2, 0, &big), 1 << 20);
+	journal_free(j);
+	j = journal_with(n, jdiff_between(z2, z3, 0, &big), 1 << 20);
+	journal_free(n);
+	CU_ASSERT_EQUAL_FATAL(journal_count(j), 2);
+	c = contents_clone(z1);
+	CU_ASSERT_EQUAL(journal_replay(j, 1, c, &reached, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(reached, 3);
+	CU_ASSERT(same(c, z3));
+	contents_free(c);
+	c = contents_clone(z2);
+	CU_ASSERT_EQUAL(journal_replay(j, 2, c, &reached, err, sizeof(err)), 0);
+	CU_ASSERT(reached == 3 && same(c, z3));
+	contents_free(c);
+	/* Contents that are not what the journal starts from: refused. */
+	c = contents_clone(z3);
+	CU_ASSERT_EQUAL(journal_replay(j, 1, c, &reached, err, sizeof(err)),
+			DITTO_ECORRUPT);
+	CU_ASSERT(strstr(err, "does not apply") != NULL);
+	contents_free(c);
+	journal_free(j);
+	contents_free(z1);
+	contents_free(z2);
+	contents_free(z3);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -430,6 +488,7 @@ int main(void)
 		{ "file round trip and refusals", test_file },
 		{ "damaged files refused", test_damage },
 		{ "clones are copies, compacted when worn", test_clone },
+		{ "saved contents replayed to the journal's end", test_replay },
 	};
 
 	return h_run("journal", tests, sizeof(tests) / sizeof(tests[0]));
