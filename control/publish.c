@@ -137,12 +137,13 @@ void dp_reconcile(struct server *s)
 	for (size_t i = 0; map && i < s->n_zones; i++) {
 		struct czone *z = s->zones[i];
 		bool expired;
-
-		/* A refresh may be publishing a newer image under the same
-		 * file name right now: its own result tells. */
-		if (z->job)
-			continue;
 		int64_t have = dp_serial_of(map, z->name, &expired);
+
+		/* A refresh that is publishing a newer image under the same
+		 * file name right now: the dataplane's other serial is that
+		 * one, and the job's result will tell. */
+		if (z->job && have >= 0 && have != (int64_t)z->serial)
+			continue;
 		uint32_t serial;
 
 		if (z->state == ZS_EXPIRED) {
