@@ -306,7 +306,11 @@ int main(int argc, char **argv)
 	dp.conf.service.port = 53;
 	pkt_service_add(&dp.conf.service, "192.0.2.53");
 	pkt_service_add(&dp.conf.service, "2001:db8::53");
-	dp.answer.edns_max = DITTO_EDNS_DEFAULT;
+	dp.conf.edns_size = DITTO_EDNS_DEFAULT;
+	dp.live = dp_live_new(&dp.conf);
+	if (!dp.live)
+		return 2;
+	dp.answer = &dp.live->answer;
 	dp.mtu = 1500;
 	dp.n_workers = 1;
 	dp.pool = rte_pktmbuf_pool_create("bench_mbufs",
@@ -396,7 +400,7 @@ int main(int argc, char **argv)
 				bad++;
 				continue;
 			}
-			size_t rl = ditto_answer(dp.zones, &dp.answer,
+			size_t rl = ditto_answer(dp.zones, dp.answer,
 						 f + pi.dns_off, pi.dns_len,
 						 f + pi.dns_off,
 						 1500 - (v6 ? 48u : 28u), 0,
@@ -472,5 +476,6 @@ int main(int argc, char **argv)
 	       bad);
 	rte_eth_dev_stop(port);
 	rte_eal_cleanup();
+	free(dp.live);
 	return bad ? 3 : 0;
 }

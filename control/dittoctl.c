@@ -43,8 +43,9 @@ static void usage(FILE *f)
 	      "           [--no-expire-edns]  add a zone now (kept across "
 	      "restarts)\n"
 	      "  zone-remove ZONE          remove a zone added with zone-add\n"
-	      "  reload                    read the configuration again "
-	      "(refused whole when bad)\n"
+	      "  reload                    both processes read the "
+	      "configuration again (each\n"
+	      "                            refuses a bad one whole)\n"
 	      "  stats [--prometheus]      counters of both processes\n"
 	      "  health [--max-expired N]  exit 0 when the node should be "
 	      "announced\n", f);
@@ -276,9 +277,7 @@ static int cmd_simple(const char *cmd, const char *zone)
 		       jint(c, "notified", 0));
 	else if (!strcmp(cmd, "zone-remove"))
 		printf("%s: removed\n", zone);
-	else if (!strcmp(cmd, "reload"))
-		printf("configuration reloaded: %lld zones\n",
-		       jint(c, "zones", 0));
+
 	else
 		printf("%s: %s\n", zone, !strcmp(cmd, "zone-refresh") ?
 				   "refresh started" :
@@ -350,6 +349,33 @@ static int cmd_zone_add(int nargs, char **args)
 		printf("%s: added\n", args[0]);
 	json_object_put(o);
 	return 0;
+}
+
+/* Both processes read the file again; each refuses it whole or applies
+ * it. */
+static int cmd_reload(void)
+{
+	json_object *c = call(ctl_sock, "control", "reload", NULL);
+	json_object *d = call(dp_sock, "dataplane", "reload", NULL);
+
+	if (as_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "control", json_object_get(c));
+		json_object_object_add(o, "dataplane", json_object_get(d));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		if (c)
+			printf("control: configuration reloaded: %lld zones\n",
+			       jint(c, "zones", 0));
+		if (d)
+			printf("dataplane: configuration reloaded: %s\n",
+			       jstr(d, "applied", ""));
+	}
+	json_object_put(c);
+	json_object_put(d);
+	return c && d ? 0 : 1;
 }
 
 static void stats_row(const char *who, json_object *s)
@@ -541,7 +567,7 @@ int main(int argc, char **argv)
 	    nargs == 1)
 		return cmd_simple(cmd, args[0]);
 	if (!strcmp(cmd, "reload") && nargs == 0)
-		return cmd_simple(cmd, NULL);
+		return cmd_reload();
 	if (!strcmp(cmd, "zone-add") && nargs >= 1)
 		return cmd_zone_add(nargs, args);
 	if (!strcmp(cmd, "stats") && nargs == 0)

@@ -299,6 +299,16 @@ static json_object *handle(struct dp *dp, const char *line)
 			resp = jerror("%s", err);
 		else
 			resp = jok();
+	} else if (!strcmp(cmd, "reload")) {
+		char what[400];
+
+		if (dp_reload(dp, what, sizeof(what), err, sizeof(err)) < 0)
+			resp = jerror("%s", err);
+		else {
+			resp = jok();
+			json_object_object_add(resp, "applied",
+					       json_object_new_string(what));
+		}
 	} else if (!strcmp(cmd, "zone-remove")) {
 		const char *zone = jstr(req, "zone");
 
@@ -310,7 +320,8 @@ static json_object *handle(struct dp *dp, const char *line)
 			resp = jok();
 	} else {
 		resp = jerror("unknown command '%s' (known: status, stats, "
-			      "zone-list, zone-load, zone-expire, zone-remove)", cmd);
+			      "zone-list, zone-load, zone-expire, zone-remove, "
+			      "reload)", cmd);
 	}
 	json_object_put(req);
 	return resp;

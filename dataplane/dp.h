@@ -120,9 +120,19 @@ struct dp_exc_stats {
 	uint64_t drop_chained;	/* chained mbufs, not written */
 };
 
-struct dp {
-	struct dp_conf conf;
+/* The settings a reload may change while the workers answer, swapped
+ * under RCU: read with rcu_dereference(dp->live) once per turn. */
+struct dp_live {
 	struct ditto_answer_cfg answer;
+	char identity[256];		/* answer's identity and NSID point here */
+	unsigned idle_sleep_us;
+};
+
+struct dp {
+	struct dp_conf conf;		/* as read at start */
+	struct dp_live *live;		/* RCU-protected */
+	const struct ditto_answer_cfg *answer;	/* &live->answer, RCU-protected
+						 * too (the TCP thread's) */
 	struct ditto_zone_table *zones;	/* RCU-protected */
 	/* Zones as the control thread knows them (it alone writes). */
 	struct dp_zone_meta *meta;
@@ -145,6 +155,15 @@ struct dp {
 	volatile bool stop;
 	time_t started;
 };
+
+/* Live settings from a configuration (allocated; NULL when out of
+ * memory). */
+struct dp_live *dp_live_new(const struct dp_conf *c);
+/* Read the configuration file again: what may change live is swapped in
+ * (control thread: it waits for a grace period), anything else changed is
+ * refused with what it is. 0, or -1 with err, nothing changed. */
+int dp_reload(struct dp *dp, char *what, size_t whatlen, char *err,
+	      size_t errlen);
 
 /* zones.c: load the images of the state directory; adopt or remove a zone
  * (control thread only: it calls synchronize_rcu()). */

@@ -323,13 +323,10 @@ int main(int argc, char **argv)
 		       dp->n_workers, dp->n_workers, rte_lcore_count());
 		goto out_eal;
 	}
-	if (dp->conf.identity[0]) {
-		dp->answer.identity = (const uint8_t *)dp->conf.identity;
-		dp->answer.identity_len = (uint8_t)strlen(dp->conf.identity);
-		dp->answer.nsid = dp->answer.identity;
-		dp->answer.nsid_len = dp->answer.identity_len;
-	}
-	dp->answer.edns_max = (uint16_t)dp->conf.edns_size;
+	dp->live = dp_live_new(&dp->conf);
+	if (!dp->live)
+		goto out_eal;
+	dp->answer = &dp->live->answer;
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -438,6 +435,7 @@ fail:
 	}
 	dp_zones_free(dp);
 	rte_free(dp->workers);
+	free(dp->live);
 out_eal:
 	rte_eal_cleanup();
 	return status;

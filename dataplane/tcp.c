@@ -79,7 +79,7 @@ struct tcp_conn {
 struct dp_tcp {
 	struct dp_tcp_cfg cfg;
 	struct ditto_zone_table *const *zones;
-	const struct ditto_answer_cfg *acfg;
+	const struct ditto_answer_cfg *const *acfg;	/* RCU-protected */
 	/* Answered from while the dataplane has published no table yet. */
 	struct ditto_zone_table *empty;
 
@@ -353,7 +353,8 @@ static void conn_process(struct dp_tcp *t, struct tcp_conn *c, uint64_t now)
 		conn_touch(t, c, now);
 		TCP_STAT_INC(t, queries);
 		zones = rcu_dereference(*t->zones);
-		size_t n = ditto_answer(zones ? zones : t->empty, t->acfg, q,
+		size_t n = ditto_answer(zones ? zones : t->empty,
+					rcu_dereference(*t->acfg), q,
 					qlen, t->resp + 2, TCP_MSG_MAX,
 					DITTO_ANSWER_TCP, &info);
 		if (!n || (info.flags & DITTO_INFO_DROPPED)) {
@@ -752,7 +753,7 @@ static int tcp_check_cfg(const struct dp_tcp_cfg *cfg, char *err,
 
 int dp_tcp_start(const struct dp_tcp_cfg *cfg,
 		 struct ditto_zone_table *const *zones,
-		 const struct ditto_answer_cfg *acfg, struct dp_tcp **out,
+		 const struct ditto_answer_cfg *const *acfg, struct dp_tcp **out,
 		 char *err, size_t errlen)
 {
 	struct dp_tcp *t;

@@ -47,9 +47,11 @@ struct dp_tcp;
 /* Open the listening sockets and start the thread. zones points at the
  * dataplane's RCU-protected table pointer; acfg must outlive the thread.
  * Returns 0, or a negative errno with a sentence in err. */
+/* acfg: an RCU-protected pointer to the answer configuration, which a
+ * reload may swap like the zone table. */
 int dp_tcp_start(const struct dp_tcp_cfg *cfg,
 		 struct ditto_zone_table *const *zones,
-		 const struct ditto_answer_cfg *acfg, struct dp_tcp **out,
+		 const struct ditto_answer_cfg *const *acfg, struct dp_tcp **out,
 		 char *err, size_t errlen);
 
 /* A snapshot of the counters (any thread). */

@@ -111,8 +111,10 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 		}
 	}
 	if (nd) {
+		const struct dp_live *lv = rcu_dereference(dp->live);
+
 		zones = rcu_dereference(dp->zones);
-		ditto_answer_burst(zones, &dp->answer, qs, nd, 0);
+		ditto_answer_burst(zones, &lv->answer, qs, nd, 0);
 		w->stats.queries += nd;
 	}
 	for (unsigned j = 0; j < nd; j++) {
@@ -171,9 +173,6 @@ int dp_worker_loop(void *arg)
 	struct dp *dp = w->dp;
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned idle = 0;
-	const struct timespec nap = {
-		.tv_nsec = (long)dp->conf.idle_sleep_us * 1000,
-	};
 
 	rcu_register_thread();
 	while (!dp->stop) {
@@ -197,13 +196,17 @@ int dp_worker_loop(void *arg)
 		if (n || k)
 			w->stats.busy_tsc += rte_rdtsc() - t0;
 		rcu_quiescent_state();
-		if (n || k || !dp->conf.idle_sleep_us) {
+		unsigned sleep_us = rcu_dereference(dp->live)->idle_sleep_us;
+
+		if (n || k || !sleep_us) {
 			idle = 0;
 			continue;
 		}
 		if (++idle < IDLE_TURNS)
 			continue;
 		/* Offline while asleep: a grace period need not wait. */
+		const struct timespec nap = { .tv_nsec = (long)sleep_us * 1000 };
+
 		rcu_thread_offline();
 		nanosleep(&nap, NULL);
 		rcu_thread_online();

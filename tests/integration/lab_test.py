@@ -249,6 +249,55 @@ def test_zone_swapped_100_times_under_dnsperf_load_loses_nothing():
     expect('"12"' in out, out)
 
 
+def test_reload_changes_identity_and_edns_live_under_dnsperf_and_refuses_the_rest():
+    conf = os.path.join(LAB, "ditto.yaml")
+    orig = open(conf).read()
+    expect("identity: lab-node" in orig and "edns-size: 1232" in orig, orig)
+    qfile = os.path.join(LAB, "dnsperf-reload.txt")
+    with open(qfile, "w") as f:
+        f.write("www.example.com A\nexample.com SOA\n")
+    perf = subprocess.Popen(
+        ["ip", "netns", "exec", "ditto-client", "dnsperf", "-s", V4,
+         "-d", qfile, "-l", "6", "-Q", "4000", "-t", "2", "-q", "100"],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1)
+        for i in range(10):
+            with open(conf, "w") as f:
+                f.write(orig.replace("identity: lab-node", "identity: lab-node-%d" % i)
+                        .replace("edns-size: 1232", "edns-size: %d" % (1232 - i)))
+            r = ask({"cmd": "reload"})
+            expect(r["ok"] and "lab-node-%d" % i in r["applied"], r)
+            time.sleep(0.2)
+        out = kdig("@" + V4, "+nsid", "+bufsize=4096", "example.com", "SOA")
+        expect("lab-node-9" in out and "UDP size: 1223 B" in out, out)
+        # A setting bound at start: refused, naming it; the rest stays.
+        with open(conf, "w") as f:
+            f.write(orig.replace("identity: lab-node", "identity: other")
+                    .replace("  workers: 1", "  workers: 2"))
+        r = ask({"cmd": "reload"})
+        expect(not r["ok"] and "workers" in r["error"] and "restart" in r["error"], r)
+        out = kdig("@" + V4, "+nsid", "example.com", "SOA")
+        expect("lab-node-9" in out, out)
+        # A broken file: refused with its line.
+        with open(conf, "w") as f:
+            f.write(orig.replace("  workers: 1", "  workers: 1\n  bogus-key: 1"))
+        r = ask({"cmd": "reload"})
+        expect(not r["ok"] and "ditto.yaml" in r["error"] and "bogus-key" in r["error"], r)
+    finally:
+        with open(conf, "w") as f:
+            f.write(orig)
+        out, _ = perf.communicate(timeout=60)
+    r = ask({"cmd": "reload"})
+    expect(r["ok"] and "lab-node'" in r["applied"], r)
+    m = re.search(r"Queries sent:\s+(\d+).*?Queries completed:\s+(\d+).*?"
+                  r"Queries lost:\s+(\d+)", out, re.S)
+    expect(m, out)
+    sent, done, lost = map(int, m.groups())
+    expect(sent > 10000 and lost == 0 and done == sent,
+           "sent %d, completed %d, lost %d:\n%s" % (sent, done, lost, out))
+
+
 def test_corrupt_image_refused_old_data_keeps_answering():
     good = compile_zone(example_zone(21), "good")
     expect(ask({"cmd": "zone-load", "image": good})["ok"], "good image")

@@ -33,6 +33,7 @@ static bool have_v6;
 struct server {
 	struct dp_tcp *tcp;
 	struct ditto_zone_table *table;
+	const struct ditto_answer_cfg *acfg;
 	uint16_t port;
 };
 
@@ -132,6 +133,7 @@ static int server_start(struct server *s, struct dp_tcp_cfg *cfg,
 
 	memset(s, 0, sizeof(*s));
 	s->table = table;
+	s->acfg = h_cfg_default();
 	cfg->n_addrs = 0;
 	cfg_addr(cfg, "127.0.0.1");
 	if (have_v6)
@@ -139,7 +141,7 @@ static int server_start(struct server *s, struct dp_tcp_cfg *cfg,
 	/* Another process may take the port between the probe and the bind. */
 	for (int i = 0; i < 5 && rc == -EADDRINUSE; i++) {
 		cfg->port = free_port();
-		rc = dp_tcp_start(cfg, &s->table, h_cfg_default(), &s->tcp, err,
+		rc = dp_tcp_start(cfg, &s->table, &s->acfg, &s->tcp, err,
 				  sizeof(err));
 	}
 	if (rc < 0)
@@ -841,7 +843,8 @@ static void test_bind_failure_names_address_and_port(void)
 	cfg_default(&cfg);
 	cfg_addr(&cfg, "127.0.0.1");
 	cfg.port = ntohs(sin.sin_port);
-	int rc = dp_tcp_start(&cfg, &table, h_cfg_default(), &t, err,
+	const struct ditto_answer_cfg *acfg = h_cfg_default();
+	int rc = dp_tcp_start(&cfg, &table, &acfg, &t, err,
 			      sizeof(err));
 	CU_ASSERT_EQUAL(rc, -EADDRINUSE);
 	CU_ASSERT_PTR_NULL(t);	/* set on failure too */
@@ -866,7 +869,8 @@ static void test_unassigned_service_address_binds_with_freebind(void)
 	if (have_v6)
 		cfg_addr(&cfg, "2001:db8::53");
 	cfg.port = free_port();
-	int rc = dp_tcp_start(&cfg, &table, h_cfg_default(), &t, err,
+	const struct ditto_answer_cfg *acfg = h_cfg_default();
+	int rc = dp_tcp_start(&cfg, &table, &acfg, &t, err,
 			      sizeof(err));
 	if (rc < 0)
 		printf("\n  dp_tcp_start: %s\n", err);
@@ -881,8 +885,10 @@ static void test_config_without_addresses_is_refused_with_reason(void)
 	struct dp_tcp *t = NULL;
 	char err[256] = "";
 
+	const struct ditto_answer_cfg *acfg = h_cfg_default();
+
 	cfg_default(&cfg);
-	CU_ASSERT_EQUAL(dp_tcp_start(&cfg, &table, h_cfg_default(), &t, err,
+	CU_ASSERT_EQUAL(dp_tcp_start(&cfg, &table, &acfg, &t, err,
 				     sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NULL(t);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "listen addresses"));
