@@ -97,6 +97,18 @@ static void print_json(json_object *o)
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* Two processes' answers as one object (null where one did not answer). */
+static void print_pair(const char *ka, json_object *a, const char *kb,
+		       json_object *b)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, ka, json_object_get(a));
+	json_object_object_add(o, kb, json_object_get(b));
+	print_json(o);
+	json_object_put(o);
+}
+
 static json_object *jget(json_object *o, const char *k)
 {
 	json_object *v;
@@ -128,12 +140,7 @@ static int cmd_status(void)
 	char up[32];
 
 	if (as_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "dataplane", json_object_get(d));
-		json_object_object_add(o, "control", json_object_get(c));
-		print_json(o);
-		json_object_put(o);
+		print_pair("dataplane", d, "control", c);
 	} else {
 		if (d) {
 			json_object *p = jget(d, "port");
@@ -192,12 +199,7 @@ static int cmd_zone_list(void)
 		return 1;
 	}
 	if (as_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "control", json_object_get(c));
-		json_object_object_add(o, "dataplane", json_object_get(d));
-		print_json(o);
-		json_object_put(o);
+		print_pair("control", c, "dataplane", d);
 	} else {
 		printf("%-32s %-9s %10s %10s %10s %9s  %s\n", "ZONE", "STATE",
 		       "SERIAL", "PRIMARY", "SERVED", "EXPIRES", "LAST RESULT");
@@ -359,12 +361,7 @@ static int cmd_reload(void)
 	json_object *d = call(dp_sock, "dataplane", "reload", NULL);
 
 	if (as_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "control", json_object_get(c));
-		json_object_object_add(o, "dataplane", json_object_get(d));
-		print_json(o);
-		json_object_put(o);
+		print_pair("control", c, "dataplane", d);
 	} else {
 		if (c)
 			printf("control: configuration reloaded: %lld zones\n",
@@ -417,12 +414,7 @@ static int cmd_stats(bool prometheus)
 	json_object *c = call(ctl_sock, "control", "zone-list", NULL);
 
 	if (as_json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "dataplane", json_object_get(d));
-		json_object_object_add(o, "control", json_object_get(c));
-		print_json(o);
-		json_object_put(o);
+		print_pair("dataplane", d, "control", c);
 	} else {
 		if (d) {
 			json_object *ws = jget(d, "workers"), *t = jget(d, "tcp");

@@ -131,6 +131,17 @@ struct xjob {
 	volatile int *stop;
 };
 
+/* What a job holds, and its place among those streaming. */
+static void xjob_free(struct xjob *x)
+{
+	contents_free(x->c);
+	journal_free(x->j);
+	free(x->o.msg);
+	free(x->req);
+	free(x);
+	atomic_fetch_sub(&streaming, 1);
+}
+
 /* The records of the answer after its first SOA; "how" says which. */
 static int stream(struct xjob *x, const struct ditto_wire_rr *soa,
 		  const char **how)
@@ -200,12 +211,7 @@ static void *xjob_run(void *arg)
 			 x->tc.key ? x->key.text : "", rc ? "failed" : "sent");
 	close(x->o.fd);
 	tsig_ctx_free(&x->tc);
-	contents_free(x->c);
-	journal_free(x->j);
-	free(x->o.msg);
-	free(x->req);
-	free(x);
-	atomic_fetch_sub(&streaming, 1);
+	xjob_free(x);
 	return NULL;
 }
 
@@ -238,12 +244,10 @@ static bool start_stream(struct server *s, struct czone *z, int fd,
 		x->o.msg = malloc(MSG_CAP);
 	}
 	if (!x || !x->req || !x->o.msg) {
-		if (x) {
-			free(x->req);
-			free(x->o.msg);
-		}
-		free(x);
-		atomic_fetch_sub(&streaming, 1);
+		if (x)
+			xjob_free(x);
+		else
+			atomic_fetch_sub(&streaming, 1);
 		return false;
 	}
 	memcpy(x->req, req, len);
@@ -273,12 +277,7 @@ static bool start_stream(struct server *s, struct czone *z, int fd,
 		pthread_attr_destroy(&attr);
 		*tc = x->tc;		/* back to the caller, to free */
 		tc->key = key;
-		contents_free(x->c);
-		journal_free(x->j);
-		free(x->o.msg);
-		free(x->req);
-		free(x);
-		atomic_fetch_sub(&streaming, 1);
+		xjob_free(x);
 		return false;
 	}
 	pthread_attr_destroy(&attr);

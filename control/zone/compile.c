@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ditto/error.h"
@@ -1233,6 +1234,52 @@ void ditto_compiled_free(struct ditto_compiled *c)
 int ditto_image_write(const char *path, const uint8_t *image, size_t size)
 {
 	return ditto_file_write(path, image, size, 0644);
+}
+
+int ditto_file_read(const char *path, size_t min, size_t max, uint8_t **buf,
+		    size_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t off;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*buf = NULL;
+	*size = 0;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? DITTO_ENOENT : DITTO_EIO;
+	}
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < min ||
+	    (uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: %s", path, (uint64_t)st.st_size < min ?
+			 "too short" : "too large");
+		close(fd);
+		return (uint64_t)st.st_size < min ? DITTO_ETRUNC : DITTO_ELIMIT;
+	}
+	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!*buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return DITTO_ENOMEM;
+	}
+	for (off = 0; off < (size_t)st.st_size;) {
+		ssize_t r = read(fd, *buf + off, (size_t)st.st_size - off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	close(fd);
+	if (off != (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: cannot be read in full", path);
+		free(*buf);
+		*buf = NULL;
+		return DITTO_EIO;
+	}
+	*size = off;
+	return 0;
 }
 
 int ditto_file_write(const char *path, const void *data, size_t size,

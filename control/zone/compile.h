@@ -73,5 +73,11 @@ void ditto_compiled_free(struct ditto_compiled *c);
 int ditto_file_write(const char *path, const void *data, size_t size,
 		     unsigned mode);
 int ditto_image_write(const char *path, const uint8_t *image, size_t size);
+/* A whole file into *buf (malloc'd, *size bytes), refused outside
+ * [min, max] bytes. 0, DITTO_ENOENT when it does not exist, DITTO_ETRUNC
+ * or DITTO_ELIMIT for the size, DITTO_EIO or DITTO_ENOMEM, with the
+ * reason in err. */
+int ditto_file_read(const char *path, size_t min, size_t max, uint8_t **buf,
+		    size_t *size, char *err, size_t errlen);
 
 #endif

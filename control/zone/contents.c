@@ -133,27 +133,10 @@ fixed:
 
 /* ---- the arena and the index ------------------------------------------ */
 
-struct rec {
-	const uint8_t *owner;
-	size_t owner_len;
-	uint16_t type, rrclass;
-	uint32_t ttl;
-	const uint8_t *rdata;
-	size_t rdlen;
-};
-
-static void rec_at(const struct contents *c, size_t i, struct rec *r)
+static void rec_at(const struct contents *c, size_t i,
+		   struct ditto_wire_rr *r)
 {
-	const uint8_t *p = c->data + c->offs[i];
-
-	r->owner_len = p[0];
-	r->owner = p + 1;
-	p += 1 + r->owner_len;
-	r->type = dns_get16(p);
-	r->rrclass = dns_get16(p + 2);
-	r->ttl = dns_get32(p + 4);
-	r->rdlen = dns_get16(p + 8);
-	r->rdata = p + 10;
+	rr_get(c->data + c->offs[i], r);
 }
 
 /* The canonical form of a record (owner, type, class, rdata; not the TTL,
@@ -170,20 +153,6 @@ static size_t canonical(const struct ditto_wire_rr *rr, uint8_t *buf)
 	return n + 4 + rr->rdlen;
 }
 
-static void wire_of(const struct contents *c, size_t i,
-		    struct ditto_wire_rr *w)
-{
-	struct rec r;
-
-	rec_at(c, i, &r);
-	w->owner = r.owner;
-	w->owner_len = r.owner_len;
-	w->type = r.type;
-	w->rrclass = r.rrclass;
-	w->ttl = r.ttl;
-	w->rdata = r.rdata;
-	w->rdlen = r.rdlen;
-}
 
 #define CANON_MAX (255 + 4 + 65535)
 
@@ -221,7 +190,7 @@ static size_t table_find(struct contents *c, uint64_t h, const uint8_t *key,
 		struct ditto_wire_rr w;
 		uint8_t *other = c->scratch + CANON_MAX;
 
-		wire_of(c, s - 1, &w);
+		rec_at(c, s - 1, &w);
 		if (canonical(&w, other) == klen &&
 		    memcmp(other, key, klen) == 0) {
 			*found = true;
@@ -355,15 +324,7 @@ int contents_add(struct contents *c, const struct ditto_wire_rr *rr,
 		c->offs = o;
 		c->caprec = cap;
 	}
-	p = c->data + c->len;
-	p[0] = (uint8_t)rr->owner_len;
-	memcpy(p + 1, rr->owner, rr->owner_len);
-	p += 1 + rr->owner_len;
-	dns_put16(p, rr->type);
-	dns_put16(p + 2, rr->rrclass);
-	dns_put32(p + 4, rr->ttl);
-	dns_put16(p + 8, (unsigned)rr->rdlen);
-	memcpy(p + 10, rr->rdata, rr->rdlen);
+	rr_put(c->data + c->len, rr);
 	c->offs[c->nrec] = c->len;
 	c->len += need;
 
@@ -381,7 +342,9 @@ int contents_add(struct contents *c, const struct ditto_wire_rr *rr,
 	return 0;
 }
 
-int contents_delete(struct contents *c, const struct ditto_wire_rr *rr)
+/* The slot of the record equal to rr (matched as IXFR matches), or
+ * SIZE_MAX. Uses the scratch space. */
+static size_t lookup(struct contents *c, const struct ditto_wire_rr *rr)
 {
 	size_t klen, slot;
 	uint64_t h;
@@ -390,13 +353,20 @@ int contents_delete(struct contents *c, const struct ditto_wire_rr *rr)
 	if (rr->owner_len == 0 || rr->owner_len > 255 ||
 	    dns_name_len(rr->owner, rr->owner_len) != rr->owner_len ||
 	    rr->rdlen > 65535)
-		return DITTO_ENOENT;
+		return SIZE_MAX;
 	klen = canonical(rr, c->scratch);
 	if (!klen)
-		return DITTO_ENOENT;
+		return SIZE_MAX;
 	h = ditto_siphash(c->key, c->scratch, klen, 1, 3);
 	slot = table_find(c, h, c->scratch, klen, &found);
-	if (!found)
+	return found ? slot : SIZE_MAX;
+}
+
+int contents_delete(struct contents *c, const struct ditto_wire_rr *rr)
+{
+	size_t slot = lookup(c, rr);
+
+	if (slot == SIZE_MAX)
 		return DITTO_ENOENT;
 	size_t i = c->slots[slot] - 1;
 
@@ -411,26 +381,15 @@ int contents_delete(struct contents *c, const struct ditto_wire_rr *rr)
 bool contents_has(struct contents *c, const struct ditto_wire_rr *rr,
 		  uint32_t *ttl)
 {
-	size_t klen, slot;
-	uint64_t h;
-	bool found;
+	size_t slot = lookup(c, rr);
 
-	if (rr->owner_len == 0 || rr->owner_len > 255 ||
-	    dns_name_len(rr->owner, rr->owner_len) != rr->owner_len ||
-	    rr->rdlen > 65535)
-		return false;
-	klen = canonical(rr, c->scratch);
-	if (!klen)
-		return false;
-	h = ditto_siphash(c->key, c->scratch, klen, 1, 3);
-	slot = table_find(c, h, c->scratch, klen, &found);
-	if (found && ttl) {
-		struct rec r;
+	if (slot != SIZE_MAX && ttl) {
+		struct ditto_wire_rr r;
 
 		rec_at(c, c->slots[slot] - 1, &r);
 		*ttl = r.ttl;
 	}
-	return found;
+	return slot != SIZE_MAX;
 }
 
 /* A copy record by record: compact (no deleted records), a new key. */
@@ -527,7 +486,7 @@ bool contents_soa_rr(const struct contents *c, struct ditto_wire_rr *rr)
 {
 	if (c->soa == DEAD)
 		return false;
-	wire_of(c, c->soa, rr);
+	rec_at(c, c->soa, rr);
 	return true;
 }
 
@@ -548,7 +507,7 @@ int contents_next(const struct contents *c, size_t *pos,
 		(*pos)++;
 	if (*pos >= c->nrec)
 		return 0;
-	wire_of(c, (*pos)++, rr);
+	rec_at(c, (*pos)++, rr);
 	return 1;
 }
 
@@ -594,7 +553,7 @@ int contents_save(const struct contents *c, const char *path)
 	for (size_t i = 0; i < c->nrec; i++) {
 		if (c->offs[i] == DEAD)
 			continue;
-		struct rec r;
+		struct ditto_wire_rr r;
 
 		rec_at(c, i, &r);
 		total += 1 + r.owner_len + 10 + r.rdlen;
@@ -620,7 +579,7 @@ int contents_save(const struct contents *c, const char *path)
 	while (contents_next(c, &pos, &w) > 0) {
 		if (pos - 1 == c->soa)
 			continue;
-		struct rec r;
+		struct ditto_wire_rr r;
 
 		rec_at(c, pos - 1, &r);
 		size_t n = 1 + r.owner_len + 10 + r.rdlen;
@@ -644,43 +603,16 @@ int contents_load(const char *path, const uint8_t *apex, size_t apex_len,
 {
 	struct contents *c = NULL;
 	uint8_t *buf = NULL;
-	struct stat st;
 	size_t size, off, alen;
 	uint64_t nrec, h = 0;
-	int fd, rc = DITTO_ECORRUPT;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? DITTO_ENOENT : DITTO_EIO;
-	}
-	if (fstat(fd, &st) != 0 || st.st_size < 8 + 4 + 1 + 8 + 8) {
-		snprintf(err, errlen, "%s: too short", path);
-		close(fd);
-		return DITTO_ETRUNC;
-	}
-	size = (size_t)st.st_size;
-	buf = malloc(size);
-	if (!buf) {
-		close(fd);
-		return DITTO_ENOMEM;
-	}
-	for (off = 0; off < size;) {
-		ssize_t r = read(fd, buf + off, size - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	close(fd);
-	if (off != size) {
-		snprintf(err, errlen, "%s: read failed", path);
-		rc = DITTO_EIO;
-		goto out;
-	}
+	rc = ditto_file_read(path, 8 + 4 + 1 + 8 + 8, SIZE_MAX, &buf, &size, err,
+			     errlen);
+	if (rc < 0)
+		return rc;
+	rc = DITTO_ECORRUPT;
 	for (int i = 0; i < 8; i++)
 		h |= (uint64_t)buf[size - 8 + (size_t)i] << (8 * i);
 	if (memcmp(buf, FILE_MAGIC, 8) != 0) {

@@ -74,6 +74,44 @@ int contents_load(const char *path, const uint8_t *apex, size_t apex_len,
 /* The SOA fields of an SOA record's rdata; false when it is malformed. */
 bool soa_parse(const uint8_t *rdata, size_t rdlen, struct soa_fields *soa);
 
+/* A record as contents and journals keep it: u8 owner length, owner,
+ * u16 type, u16 class, u32 ttl, u16 rdlength, rdata. rr_put() writes one
+ * at p (rr_size() bytes, owner_len <= 255 and rdlen <= 65535 checked by
+ * the caller); rr_get() reads one back, pointing into p. */
+static inline size_t rr_size(const struct ditto_wire_rr *rr)
+{
+	return 1 + rr->owner_len + 10 + rr->rdlen;
+}
+
+static inline void rr_put(uint8_t *p, const struct ditto_wire_rr *rr)
+{
+	p[0] = (uint8_t)rr->owner_len;
+	__builtin_memcpy(p + 1, rr->owner, rr->owner_len);
+	p += 1 + rr->owner_len;
+	p[0] = (uint8_t)(rr->type >> 8);
+	p[1] = (uint8_t)rr->type;
+	p[2] = (uint8_t)(rr->rrclass >> 8);
+	p[3] = (uint8_t)rr->rrclass;
+	for (int i = 0; i < 4; i++)
+		p[4 + i] = (uint8_t)(rr->ttl >> (24 - 8 * i));
+	p[8] = (uint8_t)(rr->rdlen >> 8);
+	p[9] = (uint8_t)rr->rdlen;
+	__builtin_memcpy(p + 10, rr->rdata, rr->rdlen);
+}
+
+static inline void rr_get(const uint8_t *p, struct ditto_wire_rr *rr)
+{
+	rr->owner_len = p[0];
+	rr->owner = p + 1;
+	p += 1 + rr->owner_len;
+	rr->type = (uint16_t)(p[0] << 8 | p[1]);
+	rr->rrclass = (uint16_t)(p[2] << 8 | p[3]);
+	rr->ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		  (uint32_t)p[6] << 8 | p[7];
+	rr->rdlen = (size_t)(p[8] << 8 | p[9]);
+	rr->rdata = p + 10;
+}
+
 /* Serial arithmetic (RFC 1982): whether a is after b. */
 static inline bool serial_gt(uint32_t a, uint32_t b)
 {

@@ -47,14 +47,9 @@ struct jdiff *jdiff_new(uint32_t from, uint32_t to)
 	return d;
 }
 
-static size_t rec_size(const struct ditto_wire_rr *rr)
-{
-	return 1 + rr->owner_len + 10 + rr->rdlen;
-}
-
 int jdiff_push(struct jdiff *d, bool deleted, const struct ditto_wire_rr *rr)
 {
-	size_t need = rec_size(rr);
+	size_t need = rr_size(rr);
 	uint8_t *p;
 
 	if (rr->owner_len == 0 || rr->owner_len > 255 || rr->rdlen > 65535 ||
@@ -71,15 +66,7 @@ int jdiff_push(struct jdiff *d, bool deleted, const struct ditto_wire_rr *rr)
 		d->data = p;
 		d->cap = cap;
 	}
-	p = d->data + d->len;
-	p[0] = (uint8_t)rr->owner_len;
-	memcpy(p + 1, rr->owner, rr->owner_len);
-	p += 1 + rr->owner_len;
-	dns_put16(p, rr->type);
-	dns_put16(p + 2, rr->rrclass);
-	dns_put32(p + 4, rr->ttl);
-	dns_put16(p + 8, (unsigned)rr->rdlen);
-	memcpy(p + 10, rr->rdata, rr->rdlen);
+	rr_put(d->data + d->len, rr);
 	d->len += need;
 	if (deleted)
 		d->n_del++;
@@ -130,17 +117,8 @@ size_t jdiff_records(const struct jdiff *d)
 /* The record at data + *off (bounds already known good), *off past it. */
 static void rec_read(const uint8_t *data, size_t *off, struct ditto_wire_rr *rr)
 {
-	const uint8_t *p = data + *off;
-
-	rr->owner_len = p[0];
-	rr->owner = p + 1;
-	p += 1 + rr->owner_len;
-	rr->type = dns_get16(p);
-	rr->rrclass = dns_get16(p + 2);
-	rr->ttl = dns_get32(p + 4);
-	rr->rdlen = dns_get16(p + 8);
-	rr->rdata = p + 10;
-	*off += rec_size(rr);
+	rr_get(data + *off, rr);
+	*off += rr_size(rr);
 }
 
 /* *pos packs the index of the next record (high 32 bits) and its byte
@@ -427,47 +405,25 @@ int journal_load(const char *path, const uint8_t *apex, size_t apex_len,
 {
 	struct journal *j = NULL;
 	uint8_t *buf = NULL;
-	struct stat st;
 	size_t size, off, count;
 	uint64_t h = 0;
-	int fd, rc = DITTO_ECORRUPT;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "journal %s: %s", path,
-				 strerror(errno));
-			return DITTO_EIO;
-		}
+	rc = ditto_file_read(path, 8 + 4 + 4 + 8, (size_t)1 << 34, &buf, &size,
+			     err, errlen);
+	if (rc == DITTO_ENOENT) {
 		*out = journal_new();
 		return *out ? 0 : DITTO_ENOMEM;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size < 8 + 4 + 4 + 8 ||
-	    (uint64_t)st.st_size > (1ull << 34)) {
-		close(fd);
-		return bad(err, errlen, path, "not a journal (size)");
-	}
-	size = (size_t)st.st_size;
-	buf = malloc(size);
-	if (!buf) {
-		close(fd);
-		return DITTO_ENOMEM;
-	}
-	for (off = 0; off < size;) {
-		ssize_t r = read(fd, buf + off, size - off);
+	if (rc < 0) {
+		size_t n = strlen(err);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
+		snprintf(err + n, errlen - n, " (journal)");
+		return rc == DITTO_ENOMEM || rc == DITTO_EIO ? rc
+							      : DITTO_ECORRUPT;
 	}
-	close(fd);
-	if (off != size) {
-		rc = bad(err, errlen, path, "cannot be read in full");
-		goto out;
-	}
+	rc = DITTO_ECORRUPT;
 	for (int i = 0; i < 8; i++)
 		h |= (uint64_t)buf[size - 8 + (size_t)i] << (8 * i);
 	if (memcmp(buf, FILE_MAGIC, 8) != 0) {

@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("LAB_NS_PREFIX", "bgp")
@@ -33,14 +32,7 @@ import labkit  # noqa: E402 (reads LAB_NS_PREFIX)
 from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask,  # noqa: E402
                     expect, in_ns, popen_ns, run, run_tests, wait_for)
 
-BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(labkit.ROOT, "build")
-ONLY = sys.argv[2:]
-LAB = tempfile.mkdtemp(prefix="ditto-anycast-test.")
-Env.env["LAB_DIR"] = LAB
-SUPP = os.path.join(LAB, "lsan.supp")
-with open(SUPP, "w") as f:
-    f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
-Env.env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
+BUILD, ONLY, LAB = labkit.test_dirs("ditto-anycast-test.")
 CONTROL = os.path.join(BUILD, "control", "ditto-control")
 DITTOCTL = os.path.join(BUILD, "control", "dittoctl")
 LOOP = os.path.join(labkit.ROOT, "scripts", "ditto-health-bgp.sh")
@@ -134,16 +126,7 @@ zones:
 
 def stop(name, sig=signal.SIGTERM, timeout=15):
     p = procs.pop(name, None)
-    if p is None:
-        return None
-    if p.poll() is None:
-        p.send_signal(sig)
-    try:
-        p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=5)
-    return p.returncode
+    return None if p is None else labkit.stop_process(p, sig, timeout)
 
 
 def zone_state(name):

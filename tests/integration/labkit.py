@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -18,6 +19,54 @@ NS_CLIENT, NS_NODE, NS_PRIMARY = (_PREFIX + "-client", _PREFIX + "-node",
 
 class Env:
     env = dict(os.environ)
+
+
+def test_dirs(prefix):
+    """A test program's start: the build directory (argv[1]), the tests
+    asked for by name (argv[2:]), and a fresh lab directory (LAB_DIR) with
+    the LeakSanitizer suppressions of the AF_XDP driver's libraries (their
+    leaks on close are not ours)."""
+    build = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else \
+        os.path.join(ROOT, "build")
+    lab = tempfile.mkdtemp(prefix=prefix)
+    Env.env["LAB_DIR"] = lab
+    supp = os.path.join(lab, "lsan.supp")
+    with open(supp, "w") as f:
+        f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
+    Env.env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
+    return build, sys.argv[2:], lab
+
+
+def stop_process(p, sig, timeout):
+    """Signal p unless it is gone, wait, kill it past timeout; its exit
+    status."""
+    if p.poll() is None:
+        p.send_signal(sig)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(timeout=10)
+    return p.returncode
+
+
+def knot_head(d, listen, key, secret):
+    """What a Knot DNS configuration of the tests starts with: its
+    directory d, where it listens (YAML: one address or a list), its log
+    and one TSIG key (hmac-sha256)."""
+    return """server:
+  rundir: %(d)s
+  listen: %(listen)s
+log:
+  - target: %(d)s/knot.log
+    any: info
+database:
+  storage: %(d)s/db
+key:
+  - id: %(key)s
+    algorithm: hmac-sha256
+    secret: %(secret)s
+""" % {"d": d, "listen": listen, "key": key, "secret": secret}
 
 
 def run(cmd, check=True, timeout=120, **kw):

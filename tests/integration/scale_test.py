@@ -294,16 +294,7 @@ def spawn(name, ns, cmd, log):
 def stop(name, sig=signal.SIGTERM, timeout=20):
     """Stop one of our processes; its exit status."""
     p = procs.pop(name, None)
-    if not p:
-        return None
-    if p.poll() is None:
-        p.send_signal(sig)
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=10)
-    return p.returncode
+    return None if not p else labkit.stop_process(p, sig, timeout)
 
 
 def read(path):
@@ -396,19 +387,8 @@ def start_knot():
     for z in ("six.test.", "six-b.test."):
         with open(os.path.join(zdir, z[:-1] + ".zone"), "w") as f:
             f.write(zone_text(z, 1))
-    conf = """server:
-  rundir: %(d)s
-  listen: [%(k4)s@53, "%(k6)s@53"]
-log:
-  - target: %(d)s/knot.log
-    any: info
-database:
-  storage: %(d)s/db
-key:
-  - id: %(key)s
-    algorithm: hmac-sha256
-    secret: %(secret)s
-remote:
+    conf = labkit.knot_head(KNOT_DIR, '[%s@53, "%s@53"]' % (KNOT4, KNOT6), KEY,
+                            SECRET) + """remote:
   - id: ditto6
     address: "%(n6)s@53"
     key: %(key)s

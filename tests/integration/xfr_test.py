@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -25,14 +24,7 @@ import labkit
 from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask, expect,
                     in_ns, popen_ns, run, run_tests, wait_for)
 
-BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(labkit.ROOT, "build")
-ONLY = sys.argv[2:]
-LAB = tempfile.mkdtemp(prefix="ditto-xfr-test.")
-Env.env["LAB_DIR"] = LAB
-SUPP = os.path.join(LAB, "lsan.supp")
-with open(SUPP, "w") as f:
-    f.write("leak:libxdp.so\nleak:libbpf.so\nleak:xsk_umem__create\n")
-Env.env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % SUPP
+BUILD, ONLY, LAB = labkit.test_dirs("ditto-xfr-test.")
 CONTROL = os.path.join(BUILD, "control", "ditto-control")
 DITTOCTL = os.path.join(BUILD, "control", "dittoctl")
 DP_SOCK = os.path.join(LAB, "dataplane.sock")
@@ -60,19 +52,7 @@ def zone_text(origin, serial, extra=()):
 
 def knot_head(d, listen):
     """What both Knot DNS instances' configurations start with."""
-    return """server:
-  rundir: %(d)s
-  listen: %(listen)s@53
-log:
-  - target: %(d)s/knot.log
-    any: info
-database:
-  storage: %(d)s/db
-key:
-  - id: %(key)s
-    algorithm: hmac-sha256
-    secret: %(secret)s
-""" % {"d": d, "listen": listen, "key": KEY, "secret": SECRET}
+    return labkit.knot_head(d, listen + "@53", KEY, SECRET)
 
 
 def knot_conf():
