@@ -3,6 +3,12 @@
  *
  *   dp_bench --zone FILE --queries FILE [--seconds S] [--ipv6]
  *            [--port ring|pcap] [--lcores MAIN,WORKER]
+ *            [--rrl off|idle|limit]
+ *
+ * --rrl: response rate limiting off (the default); on and idle (a rate no
+ * client reaches: every response checked, none limited); on and limiting
+ * (1 response a second, slip 2: nearly every response limited, half sent
+ * as TC, half dropped). Throughput is then queries handled per second.
  *
  * The queries are made into Ethernet/IP/UDP frames. One worker lcore runs
  * the dataplane's own loop (dp_worker_loop: rx burst, classify, answer in
@@ -149,7 +155,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: dp_bench --zone FILE --queries FILE "
 		"[--seconds S] [--ipv6] [--port ring|pcap] "
-		"[--lcores MAIN,WORKER]\n");
+		"[--lcores MAIN,WORKER] [--rrl off|idle|limit]\n");
 }
 
 /* Frames in flight between the generator and the worker: as many as the
@@ -162,8 +168,8 @@ static void usage(void)
  * (*next, cycling through fr), as a NIC would refill its RX descriptors.
  */
 static void ring_generate(struct rte_ring *rx, struct rte_ring *tx,
-			  const struct frame *fr, size_t nfr, size_t *next,
-			  uint64_t until)
+			  struct rte_mempool *pool, const struct frame *fr,
+			  size_t nfr, size_t *next, uint64_t until)
 {
 	struct rte_mbuf *ms[DP_BURST];
 
@@ -171,6 +177,11 @@ static void ring_generate(struct rte_ring *rx, struct rte_ring *tx,
 		unsigned n = rte_ring_sc_dequeue_burst(tx, (void **)ms,
 						       DP_BURST, NULL);
 
+		/* Frames the worker dropped (rate limiting) never come
+		 * back: fresh ones keep the ring fed. */
+		if (n < DP_BURST && rte_ring_count(rx) < RING_FRAMES / 2 &&
+		    rte_pktmbuf_alloc_bulk(pool, ms + n, DP_BURST - n) == 0)
+			n = DP_BURST;
 		if (!n) {
 			rte_pause();
 			continue;
@@ -190,7 +201,7 @@ int main(int argc, char **argv)
 {
 	static struct dp dp = { .tap_fd = -1 };
 	const char *zone = NULL, *qfile = NULL, *lcores = "0,1";
-	const char *port_kind = "ring";
+	const char *port_kind = "ring", *rrl_mode = "off";
 	double seconds = 5;
 	bool v6 = false;
 	int opt;
@@ -202,6 +213,7 @@ int main(int argc, char **argv)
 		{ "lcores", required_argument, NULL, 'l' },
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "rrl", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -213,13 +225,16 @@ int main(int argc, char **argv)
 		case 'l': lcores = optarg; break;
 		case '6': v6 = true; break;
 		case 'p': port_kind = optarg; break;
+		case 'r': rrl_mode = optarg; break;
 		default: usage(); return 2;
 		}
 	}
 	bool use_ring = !strcmp(port_kind, "ring");
 
 	if (!zone || !qfile || seconds <= 0 ||
-	    (!use_ring && strcmp(port_kind, "pcap"))) {
+	    (!use_ring && strcmp(port_kind, "pcap")) ||
+	    (strcmp(rrl_mode, "off") && strcmp(rrl_mode, "idle") &&
+	     strcmp(rrl_mode, "limit"))) {
 		usage();
 		return 2;
 	}
@@ -307,6 +322,10 @@ int main(int argc, char **argv)
 	pkt_service_add(&dp.conf.service, "192.0.2.53");
 	pkt_service_add(&dp.conf.service, "2001:db8::53");
 	dp.conf.edns_size = DITTO_EDNS_DEFAULT;
+	dp.conf.rrl = (struct rrl_cfg){
+		.enabled = strcmp(rrl_mode, "off") != 0,
+		.rate = strcmp(rrl_mode, "limit") ? 1000000 : 1, .slip = 2,
+		.window = 15, .v4_bits = 24, .v6_bits = 56, .table_size = 65536 };
 	dp.live = dp_live_new(&dp.conf);
 	if (!dp.live)
 		return 2;
@@ -366,7 +385,8 @@ int main(int argc, char **argv)
 				       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	w->from_kernel = rte_ring_create("bench_inj", 1024, 0,
 					 RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!w->to_kernel || !w->from_kernel)
+	w->rrl = rrl_new(dp.conf.rrl.table_size);
+	if (!w->to_kernel || !w->from_kernel || !w->rrl)
 		return 1;
 
 	/* A correctness pass first, on the main lcore: every frame through
@@ -433,30 +453,33 @@ int main(int argc, char **argv)
 	 * lcore generates (ring) or sleeps (pcap), 10 ms at a time. */
 	size_t gen_next = 0;
 	double t_warm = now_s() + 0.5, t_end = t_warm + seconds;
-	uint64_t a0 = 0, b0 = 0, answers, busy;
+	uint64_t a0 = 0, b0 = 0, q0 = 0, answers, busy, queries;
 	double t_run = 0, wall;
 
 	while (now_s() < t_end) {
 		if (!t_run && now_s() >= t_warm) {
 			a0 = w->stats.answers;
 			b0 = w->stats.busy_tsc;
+			q0 = w->stats.queries;
 			t_run = now_s();
 		}
 		if (use_ring)
-			ring_generate(ring_rx, ring_tx, frames, ql.n, &gen_next,
+			ring_generate(ring_rx, ring_tx, dp.pool, frames, ql.n,
+				      &gen_next,
 				      rte_rdtsc() + rte_get_tsc_hz() / 100);
 		else
 			usleep(10 * 1000);
 	}
 	answers = w->stats.answers - a0;
 	busy = w->stats.busy_tsc - b0;
+	queries = w->stats.queries - q0;
 	wall = now_s() - t_run;
 
 	dp.stop = true;
 	rte_eal_mp_wait_lcore();
 
 	struct dp_stats s = w->stats;
-	double pps = (double)answers / wall;
+	double pps = (double)answers / wall, qps = (double)queries / wall;
 
 	printf("dp_bench: %s, %zu queries, %s, %.1f s on lcore %u\n", zone,
 	       ql.n, v6 ? "IPv6" : "IPv4", wall, w->lcore);
@@ -472,10 +495,15 @@ int main(int argc, char **argv)
 	       (unsigned long)s.drop[DP_DROP_MALFORMED],
 	       (unsigned long)s.drop[DP_DROP_ENGINE],
 	       (unsigned long)s.drop[DP_DROP_TX_FULL]);
-	printf("RESULT pps=%.0f ns_per_packet=%.1f wrong=%lu\n", pps, 1e9 / pps,
-	       bad);
+	printf("rrl         %s: %lu limited responses dropped, %lu sent as "
+	       "TC; %.2f M queries handled per second (%.1f ns each)\n",
+	       rrl_mode, (unsigned long)s.rrl_dropped,
+	       (unsigned long)s.rrl_slipped, qps / 1e6, 1e9 / qps);
+	printf("RESULT pps=%.0f ns_per_packet=%.1f wrong=%lu qps=%.0f "
+	       "rrl=%s\n", pps, 1e9 / pps, bad, qps, rrl_mode);
 	rte_eth_dev_stop(port);
 	rte_eal_cleanup();
 	free(dp.live);
+	rrl_free(w->rrl);
 	return bad ? 3 : 0;
 }

@@ -446,6 +446,10 @@ static int cmd_stats(bool prometheus)
 			printf("\nexception path: %lld to the kernel, %lld from "
 			       "it\n", jint(e, "to-kernel", 0),
 			       jint(e, "from-kernel", 0));
+			printf("rate limiting: %lld responses dropped, %lld "
+			       "slipped (TC)\n",
+			       jint(jget(d, "total"), "rrl-dropped", 0),
+			       jint(jget(d, "total"), "rrl-slipped", 0));
 			if (t)
 				printf("tcp: %lld queries, %lld connections "
 				       "accepted, %lld refused, %lld open\n",

@@ -169,6 +169,19 @@ static void dataplane_metrics(FILE *f, const struct node_view *v)
 		       "DNS queries over UDP taken by the worker.");
 	worker_split(f, workers, "drops", "ditto_worker_drops_total",
 		     "reason", "Packets the worker dropped, by reason.");
+	family(f, "ditto_worker_rrl_responses_total", "counter",
+	       "Responses limited by response rate limiting, by action.");
+	for (size_t i = 0; i < json_object_array_length(workers); i++) {
+		json_object *w = json_object_array_get_idx(workers, i);
+		long long id = jint(w, "worker", (long long)i);
+
+		fprintf(f, "ditto_worker_rrl_responses_total{worker=\"%lld\","
+			"action=\"dropped\"} %lld\n", id,
+			jint(w, "rrl-dropped", 0));
+		fprintf(f, "ditto_worker_rrl_responses_total{worker=\"%lld\","
+			"action=\"slipped\"} %lld\n", id,
+			jint(w, "rrl-slipped", 0));
+	}
 
 	family(f, "ditto_queries_total", "counter",
 	       "DNS queries by protocol.");

@@ -56,13 +56,23 @@ static void defaults(struct dp_conf *c)
 	c->tcp_idle_timeout_ms = 10000;
 	c->tcp_max_conn_time_ms = 120000;
 	c->tcp_max_queries = 0;
+	c->rrl = (struct rrl_cfg){ .enabled = false, .rate = 20, .slip = 2,
+				   .window = 15, .v4_bits = 24, .v6_bits = 56,
+				   .table_size = 65536 };
 }
+
 
 
 static const char *const dp_keys[] = {
 	"socket", "socket-group", "port", "workers", "service-addresses",
 	"service-port", "edns-size", "exception-interface", "idle-sleep-us",
-	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", NULL
+	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", "rrl", NULL
+};
+
+static const char *const rrl_keys[] = {
+	"enabled", "responses-per-second", "slip", "window",
+	"ipv4-prefix-length", "ipv6-prefix-length", "exempt", "table-size",
+	NULL
 };
 
 static const char *const tcp_keys[] = {
@@ -70,6 +80,58 @@ static const char *const tcp_keys[] = {
 	"idle-timeout-ms", "max-connection-time-ms",
 	"max-queries-per-connection", NULL
 };
+
+static int read_rrl(struct dp_conf *c, const struct ynode *rrl,
+		    const char *path, char *err, size_t errlen)
+{
+	struct rrl_cfg *r = &c->rrl;
+	const struct ynode *ex = yconf_get(rrl, "exempt");
+
+	if (yconf_only(rrl, path, "dataplane.rrl", rrl_keys, err, errlen) < 0 ||
+	    yconf_bool(yconf_get(rrl, "enabled"), path, "enabled", &r->enabled,
+		       err, errlen) < 0 ||
+	    get_uint(rrl, path, "responses-per-second", 1, 1000000, &r->rate,
+		     err, errlen) < 0 ||
+	    get_uint(rrl, path, "slip", 0, 100, &r->slip, err, errlen) < 0 ||
+	    get_uint(rrl, path, "window", 1, 3600, &r->window, err,
+		     errlen) < 0 ||
+	    get_uint(rrl, path, "ipv4-prefix-length", 8, 32, &r->v4_bits, err,
+		     errlen) < 0 ||
+	    get_uint(rrl, path, "ipv6-prefix-length", 16, 128, &r->v6_bits,
+		     err, errlen) < 0 ||
+	    get_uint(rrl, path, "table-size", 1024, 1u << 24, &r->table_size,
+		     err, errlen) < 0)
+		return -1;
+	if (r->table_size & (r->table_size - 1)) {
+		snprintf(err, errlen, "%s:%u: table-size: %u is not a power of "
+			 "2", path, yconf_get(rrl, "table-size")->line,
+			 r->table_size);
+		return -1;
+	}
+	if (!ex)
+		return 0;
+	if (ex->kind == Y_MAP) {
+		snprintf(err, errlen, "%s:%u: exempt: expected a list of "
+			 "prefixes", path, ex->line);
+		return -1;
+	}
+	size_t n = ex->kind == Y_SEQ ? ex->n : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *e = ex->kind == Y_SEQ ? ex->items[i] : ex;
+
+		if (e->kind != Y_SCALAR || r->n_exempt >= RRL_MAX_EXEMPT ||
+		    rrl_prefix_parse(e->str, &r->exempt[r->n_exempt]) < 0) {
+			snprintf(err, errlen, "%s:%u: exempt: '%s' is not a "
+				 "prefix like 192.0.2.0/24 (at most %d)", path,
+				 e->line, e->kind == Y_SCALAR ? e->str : "?",
+				 RRL_MAX_EXEMPT);
+			return -1;
+		}
+		r->n_exempt++;
+	}
+	return 0;
+}
 
 /* Whether the address pkt_service_add() just added (the last of its family)
  * was there already: "2001:db8::53" and "2001:DB8:0::53" are one address,
@@ -206,6 +268,8 @@ int dp_conf_load(const char *path, struct dp_conf *c, char *err,
 		     &c->tcp_max_conn_time_ms, err, errlen) < 0 ||
 	    get_uint(tcp, path, "max-queries-per-connection", 0, 1000000000,
 		     &c->tcp_max_queries, err, errlen) < 0)
+		goto out;
+	if (read_rrl(c, yconf_get(dp, "rrl"), path, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -117,6 +117,8 @@ static json_object *stats_json(const struct dp_stats *s)
 	add_u64(o, "loops", s->loops);
 	add_u64(o, "idle-sleeps", s->idle_sleeps);
 	add_u64(o, "busy-cycles", s->busy_tsc);
+	add_u64(o, "rrl-dropped", s->rrl_dropped);
+	add_u64(o, "rrl-slipped", s->rrl_slipped);
 	return o;
 }
 
@@ -216,6 +218,8 @@ static json_object *cmd_status(struct dp *dp)
 	json_object_object_add(o, "exception-interface",
 			       json_object_new_string(dp->conf.exception_if));
 	json_object_object_add(o, "tcp", json_object_new_boolean(dp->tcp != NULL));
+	json_object_object_add(o, "rrl", json_object_new_boolean(
+					      dp->live->rrl.enabled));
 	add_u64(o, "mbufs-total", dp->pool->size);
 	add_u64(o, "mbufs-free", rte_mempool_avail_count(dp->pool));
 	add_u64(o, "tsc-hz", rte_get_tsc_hz());

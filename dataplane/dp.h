@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "pkt.h"
+#include "rrl.h"
 
 #define DP_MAX_WORKERS 64
 #define DP_BURST 32
@@ -49,6 +50,7 @@ struct dp_conf {
 	unsigned tcp_max_conn_time_ms;
 	unsigned tcp_max_queries;
 	bool tcp;
+	struct rrl_cfg rrl;
 };
 
 int dp_conf_load(const char *path, struct dp_conf *c, char *err,
@@ -89,6 +91,8 @@ struct dp_stats {
 	uint64_t loops;		/* poll-loop turns (a stalled worker stops) */
 	uint64_t idle_sleeps;
 	uint64_t busy_tsc;	/* TSC cycles in turns that moved frames */
+	uint64_t rrl_dropped;	/* responses rate-limited away */
+	uint64_t rrl_slipped;	/* ... sent as TC=1 instead */
 } __attribute__((aligned(64)));
 
 struct dp_worker {
@@ -99,6 +103,7 @@ struct dp_worker {
 	struct rte_ring *to_kernel;	/* worker -> exception thread */
 	struct rte_ring *from_kernel;	/* exception thread -> worker */
 	struct dp_stats stats;
+	struct rrl_table *rrl;		/* its own accounts */
 } __attribute__((aligned(64)));
 
 struct dp_zone_meta {
@@ -126,6 +131,7 @@ struct dp_live {
 	struct ditto_answer_cfg answer;
 	char identity[256];		/* answer's identity and NSID point here */
 	unsigned idle_sleep_us;
+	struct rrl_cfg rrl;
 };
 
 struct dp {

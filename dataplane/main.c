@@ -201,6 +201,14 @@ static int workers_init(struct dp *dp, char *err, size_t errlen)
 				 rte_strerror(rte_errno));
 			return -1;
 		}
+		/* Allocated whether or not it is enabled: a reload may
+		 * turn it on. */
+		w->rrl = rrl_new(dp->conf.rrl.table_size);
+		if (!w->rrl) {
+			snprintf(err, errlen, "out of memory for the rate "
+				 "limiting table");
+			return -1;
+		}
 		i++;
 	}
 	return 0;
@@ -404,6 +412,7 @@ fail:
 		for (unsigned i = 0; i < dp->n_workers; i++) {
 			drain_ring(dp->workers[i].to_kernel);
 			drain_ring(dp->workers[i].from_kernel);
+			rrl_free(dp->workers[i].rrl);
 		}
 	}
 	if (rte_eth_dev_is_valid_port(dp->port_id) && dp->pool) {

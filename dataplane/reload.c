@@ -1,6 +1,7 @@
 /* The dataplane's configuration read again while it answers (`reload` on
- * dataplane.sock, `dittoctl reload`): identity (NSID, CHAOS), edns-size
- * and idle-sleep-us change live, swapped under RCU with no query lost;
+ * dataplane.sock, `dittoctl reload`): identity (NSID, CHAOS), edns-size,
+ * idle-sleep-us and response rate limiting (but its table size) change
+ * live, swapped under RCU with no query lost;
  * every other setting is bound at start (the port, its queues and
  * mbufs, the service addresses the TCP listeners hold, the exception
  * interface, the sockets), so a change there is refused, naming it, and
@@ -28,6 +29,7 @@ struct dp_live *dp_live_new(const struct dp_conf *c)
 	}
 	l->answer.edns_max = (uint16_t)c->edns_size;
 	l->idle_sleep_us = c->idle_sleep_us;
+	l->rrl = c->rrl;
 	return l;
 }
 
@@ -60,6 +62,8 @@ static const char *bound_change(const struct dp_conf *a, const struct dp_conf *b
 	    a->tcp_max_conn_time_ms != b->tcp_max_conn_time_ms ||
 	    a->tcp_max_queries != b->tcp_max_queries)
 		return "dataplane: tcp";
+	if (a->rrl.table_size != b->rrl.table_size)
+		return "dataplane: rrl: table-size";
 	return NULL;
 }
 
@@ -92,13 +96,18 @@ int dp_reload(struct dp *dp, char *what, size_t whatlen, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(what, whatlen, "identity '%s', edns-size %u, idle-sleep-us %u",
-		 nl->identity, c->edns_size, nl->idle_sleep_us);
+	snprintf(what, whatlen, "identity '%s', edns-size %u, idle-sleep-us %u, "
+		 "rrl %s (%u/s, slip %u, window %u s, /%u and /%u, %u exempt)",
+		 nl->identity, c->edns_size, nl->idle_sleep_us,
+		 nl->rrl.enabled ? "on" : "off", nl->rrl.rate, nl->rrl.slip,
+		 nl->rrl.window, nl->rrl.v4_bits, nl->rrl.v6_bits,
+		 nl->rrl.n_exempt);
 	/* Keep the live values in the configuration too (status). */
 	snprintf(dp->conf.identity, sizeof(dp->conf.identity), "%s",
 		 c->identity);
 	dp->conf.edns_size = c->edns_size;
 	dp->conf.idle_sleep_us = c->idle_sleep_us;
+	dp->conf.rrl = c->rrl;
 	free(c);
 	old = dp->live;
 	rcu_assign_pointer(dp->live, nl);

@@ -53,6 +53,59 @@ static void send_burst(struct dp_worker *w, struct rte_mbuf **tx, unsigned n)
 	}
 }
 
+/* Response rate limiting (rrl.h), first pass: the account key of each
+ * answer of the burst, its account prefetched. */
+static uint64_t limit_key(const struct dp_worker *w,
+			  const struct rrl_cfg *cfg,
+			  const struct ditto_query *q,
+			  const struct pkt_info *pi)
+{
+	const uint8_t *frame = q->q - pi->dns_off;
+	const uint8_t *src = frame + pi->l2_len + (pi->ipv6 ? 8 : 12);
+	const struct ditto_answer_info *in = &q->info;
+	const uint8_t *r = q->resp;
+	size_t qn = q->resp_len > DNS_HDR_LEN ?
+		    dns_name_len(r + DNS_HDR_LEN, q->resp_len - DNS_HDR_LEN) : 0;
+	enum rrl_class cls;
+	uint64_t key;
+
+	if (in->rcode == DNS_R_NXDOMAIN)
+		cls = RRL_NXDOMAIN;
+	else if (in->rcode != DNS_R_NOERROR)
+		cls = RRL_ERROR;
+	else if (in->flags & DITTO_INFO_REFERRAL)
+		cls = RRL_REFERRAL;
+	else if (dns_get16(r + 6) == 0)
+		cls = RRL_NODATA;
+	else
+		cls = RRL_ANSWER;
+	key = rrl_key(w->rrl, cfg, src, pi->ipv6, cls, r + DNS_HDR_LEN, qn);
+	rrl_prefetch(w->rrl, key);
+	return key;
+}
+
+/* Second pass: the verdict, and for a slip the answer cut to its header
+ * and question with TC set, so that the client asks again over TCP. */
+static enum rrl_verdict limit(struct dp_worker *w, const struct rrl_cfg *cfg,
+			      struct ditto_query *q, uint64_t key, uint32_t now)
+{
+	enum rrl_verdict v = rrl_account(w->rrl, cfg, key, now);
+	uint8_t *r = q->resp;
+	size_t qn;
+
+	if (v != RRL_SLIP)
+		return v;
+	qn = dns_name_len(r + DNS_HDR_LEN, q->resp_len - DNS_HDR_LEN);
+	if (!qn || DNS_HDR_LEN + qn + 4 > q->resp_len)
+		return RRL_DROP;
+	dns_put16(r + 2, dns_get16(r + 2) | DNS_F_TC);
+	dns_put16(r + 6, 0);
+	dns_put16(r + 8, 0);
+	dns_put16(r + 10, 0);
+	q->resp_len = (uint16_t)(DNS_HDR_LEN + qn + 4);
+	return RRL_SLIP;
+}
+
 void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 {
 	struct dp *dp = w->dp;
@@ -110,12 +163,21 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 			break;
 		}
 	}
-	if (nd) {
-		const struct dp_live *lv = rcu_dereference(dp->live);
+	const struct dp_live *lv = rcu_dereference(dp->live);
+	bool rrl = unlikely(lv->rrl.enabled) && w->rrl;
+	uint64_t keys[DP_BURST];
+	uint32_t now = 0;
 
+	if (nd) {
 		zones = rcu_dereference(dp->zones);
 		ditto_answer_burst(zones, &lv->answer, qs, nd, 0);
 		w->stats.queries += nd;
+	}
+	if (rrl && nd) {
+		now = (uint32_t)(rte_get_tsc_cycles() / rte_get_tsc_hz());
+		for (unsigned j = 0; j < nd; j++)
+			keys[j] = qs[j].resp_len ?
+				  limit_key(w, &lv->rrl, &qs[j], &pi[j]) : 0;
 	}
 	for (unsigned j = 0; j < nd; j++) {
 		struct rte_mbuf *m = dns[j];
@@ -126,6 +188,17 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 			w->stats.drop[DP_DROP_ENGINE]++;
 			rte_pktmbuf_free(m);
 			continue;
+		}
+		if (rrl) {
+			enum rrl_verdict v = limit(w, &lv->rrl, q, keys[j], now);
+
+			if (v == RRL_DROP) {
+				w->stats.rrl_dropped++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			if (v == RRL_SLIP)
+				w->stats.rrl_slipped++;
 		}
 		w->stats.rcode[in->rcode < 32 ? in->rcode : 31]++;
 		w->stats.qtype[qtype_bucket(in->qtype)]++;

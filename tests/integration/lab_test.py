@@ -298,6 +298,78 @@ def test_reload_changes_identity_and_edns_live_under_dnsperf_and_refuses_the_res
            "sent %d, completed %d, lost %d:\n%s" % (sent, done, lost, out))
 
 
+FLOOD = r"""
+import dns.message, dns.flags, socket, struct, sys, time
+server, src, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+s.settimeout(0.5)
+q = dns.message.make_query("www.example.com", "A")
+full = tc = 0
+for i in range(n):
+    q.id = i
+    s.sendto(q.to_wire(), (server, 53))
+    if pause:
+        time.sleep(pause)
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    try:
+        r = dns.message.from_wire(s.recv(4096))
+    except (socket.timeout, Exception):
+        break
+    if r.flags & dns.flags.TC:
+        tc += 1
+    elif r.answer:
+        full += 1
+print(full, tc, n - full - tc)
+"""
+
+
+def flood(server, src, n, pause=0.0):
+    """n queries from src: (full answers, TC answers, no answer)."""
+    out = client("/usr/bin/python3", "-c", FLOOD, server, src, str(n), str(pause)).stdout
+    return tuple(map(int, out.split()))
+
+
+def test_rate_limiting_slips_and_drops_a_flood_while_another_client_gets_every_answer():
+    conf = os.path.join(LAB, "ditto.yaml")
+    orig = open(conf).read()
+    on = orig.replace("  idle-sleep-us: 20\n", "  idle-sleep-us: 20\n  rrl:\n"
+                      "    enabled: true\n    responses-per-second: 20\n"
+                      "    slip: 2\n    window: 5\n")
+    expect(on != orig, orig)
+    s0 = stats()["total"]
+    with open(conf, "w") as f:
+        f.write(on)
+    try:
+        r = ask({"cmd": "reload"})
+        expect(r["ok"] and "rrl on (20/s" in r["applied"], r)
+        expect(ask({"cmd": "status"})["rrl"] is True, "status")
+        # 400 queries at once from 192.0.2.10: about 20 answered, the
+        # limited rest half TC, half dropped.
+        full, tc, none = flood(V4, "192.0.2.10", 400)
+        expect(full <= 45 and tc >= 120 and none >= 120, (full, tc, none))
+        # Meanwhile another prefix (198.51.100.0/24, through VLAN 100),
+        # below the rate: every answer.
+        ok = flood(V4_VLAN, "198.51.100.10", 15, pause=0.05)
+        expect(ok == (15, 0, 0), ok)
+        # The limited client still gets its answer over TCP.
+        out = kdig("@" + V4, "+tcp", "www.example.com", "A")
+        expect("192.0.2.80" in out and "NOERROR" in out, out)
+        s1 = stats()["total"]
+        expect(s1["rrl-dropped"] - s0["rrl-dropped"] >= 120 and
+               s1["rrl-slipped"] - s0["rrl-slipped"] >= 120, (s0, s1))
+        sys.stdout.write("    flood of 400: %d answered, %d TC, %d dropped; the other "
+                         "client 15 of 15\n" % (full, tc, none))
+    finally:
+        with open(conf, "w") as f:
+            f.write(orig)
+        r = ask({"cmd": "reload"})
+        expect(r["ok"] and "rrl off" in r["applied"], r)
+    full, tc, none = flood(V4, "192.0.2.10", 100, pause=0.001)
+    expect(full == 100, (full, tc, none))
+
+
 def test_corrupt_image_refused_old_data_keeps_answering():
     good = compile_zone(example_zone(21), "good")
     expect(ask({"cmd": "zone-load", "image": good})["ok"], "good image")
