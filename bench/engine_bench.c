@@ -401,6 +401,7 @@ int main(int argc, char **argv)
 						b[j].qlen = (uint16_t)qs[qi].len;
 						b[j].resp = burst_resp[j];
 						b[j].cap = sizeof(burst_resp[j]);
+						b[j].client = NULL;
 						if (++qi == nq)
 							qi = 0;
 					}

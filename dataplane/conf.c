@@ -1,7 +1,9 @@
 /* The dataplane's part of the node configuration (node: and dataplane:).
  * Other top-level sections belong to ditto-control and are left to it. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "dp.h"
 #include "yconf.h"
@@ -56,6 +58,7 @@ static void defaults(struct dp_conf *c)
 	c->tcp_idle_timeout_ms = 10000;
 	c->tcp_max_conn_time_ms = 120000;
 	c->tcp_max_queries = 0;
+	c->cookies = true;
 	c->rrl = (struct rrl_cfg){ .enabled = false, .rate = 20, .slip = 2,
 				   .window = 15, .v4_bits = 24, .v6_bits = 56,
 				   .table_size = 65536 };
@@ -66,8 +69,45 @@ static void defaults(struct dp_conf *c)
 static const char *const dp_keys[] = {
 	"socket", "socket-group", "port", "workers", "service-addresses",
 	"service-port", "edns-size", "exception-interface", "idle-sleep-us",
-	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", "rrl", NULL
+	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", "rrl", "cookies",
+	NULL
 };
+
+static const char *const cookie_keys[] = {
+	"enabled", "secret", "previous-secret", NULL
+};
+
+/* 32 hexadecimal digits (an optional 0x before them) into 16 bytes. */
+static int secret_hex(const struct ynode *n, const char *path,
+		      const char *key, uint8_t out[16], bool *set, char *err,
+		      size_t errlen)
+{
+	const char *s = NULL;
+
+	if (yconf_str(n, path, key, &s, err, errlen) < 0)
+		return -1;
+	if (!s)
+		return 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			goto bad;
+		out[i] = (uint8_t)v;
+	}
+	if (s[32] == 0) {
+		*set = true;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "%s:%u: %s: 16 bytes as 32 hexadecimal digits "
+		 "(the same on every node of the service)", path, n->line, key);
+	return -1;
+}
 
 static const char *const rrl_keys[] = {
 	"enabled", "responses-per-second", "slip", "window",
@@ -271,6 +311,24 @@ int dp_conf_load(const char *path, struct dp_conf *c, char *err,
 		goto out;
 	if (read_rrl(c, yconf_get(dp, "rrl"), path, err, errlen) < 0)
 		goto out;
+	const struct ynode *ck = yconf_get(dp, "cookies");
+
+	if (yconf_only(ck, path, "dataplane.cookies", cookie_keys, err,
+		       errlen) < 0 ||
+	    yconf_bool(yconf_get(ck, "enabled"), path, "enabled", &c->cookies,
+		       err, errlen) < 0 ||
+	    secret_hex(yconf_get(ck, "secret"), path, "secret",
+		       c->cookie_secret, &c->cookie_secret_set, err,
+		       errlen) < 0 ||
+	    secret_hex(yconf_get(ck, "previous-secret"), path,
+		       "previous-secret", c->cookie_previous,
+		       &c->cookie_previous_set, err, errlen) < 0)
+		goto out;
+	if (!c->cookie_secret_set &&
+	    getrandom(c->cookie_secret, 16, 0) != 16) {
+		snprintf(err, errlen, "%s: no random cookie secret", path);
+		goto out;
+	}
 	rc = 0;
 out:
 	yconf_free(root);

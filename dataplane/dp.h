@@ -51,6 +51,11 @@ struct dp_conf {
 	unsigned tcp_max_queries;
 	bool tcp;
 	struct rrl_cfg rrl;
+	bool cookies;			/* DNS cookies (RFC 7873/9018) */
+	uint8_t cookie_secret[16];	/* configured, or random at start */
+	bool cookie_secret_set;		/* configured */
+	uint8_t cookie_previous[16];
+	bool cookie_previous_set;
 };
 
 int dp_conf_load(const char *path, struct dp_conf *c, char *err,
@@ -132,6 +137,7 @@ struct dp_live {
 	char identity[256];		/* answer's identity and NSID point here */
 	unsigned idle_sleep_us;
 	struct rrl_cfg rrl;
+	struct ditto_cookie_cfg cookies;	/* answer.cookies points here */
 };
 
 struct dp {

@@ -1,7 +1,8 @@
 /* The dataplane's configuration read again while it answers (`reload` on
  * dataplane.sock, `dittoctl reload`): identity (NSID, CHAOS), edns-size,
- * idle-sleep-us and response rate limiting (but its table size) change
- * live, swapped under RCU with no query lost;
+ * idle-sleep-us, DNS cookies and their secrets (rotation: the new one as
+ * secret, the old as previous-secret) and response rate limiting (but
+ * its table size) change live, swapped under RCU with no query lost;
  * every other setting is bound at start (the port, its queues and
  * mbufs, the service addresses the TCP listeners hold, the exception
  * interface, the sockets), so a change there is refused, naming it, and
@@ -30,6 +31,17 @@ struct dp_live *dp_live_new(const struct dp_conf *c)
 	l->answer.edns_max = (uint16_t)c->edns_size;
 	l->idle_sleep_us = c->idle_sleep_us;
 	l->rrl = c->rrl;
+	for (int i = 0; i < 8; i++) {
+		l->cookies.secret[0] |= (uint64_t)c->cookie_secret[i] << (8 * i);
+		l->cookies.secret[1] |= (uint64_t)c->cookie_secret[8 + i]
+					<< (8 * i);
+		l->cookies.previous[0] |= (uint64_t)c->cookie_previous[i]
+					  << (8 * i);
+		l->cookies.previous[1] |= (uint64_t)c->cookie_previous[8 + i]
+					  << (8 * i);
+	}
+	l->cookies.have_previous = c->cookie_previous_set;
+	l->answer.cookies = c->cookies ? &l->cookies : NULL;
 	return l;
 }
 
@@ -90,6 +102,9 @@ int dp_reload(struct dp *dp, char *what, size_t whatlen, char *err,
 		free(c);
 		return -1;
 	}
+	/* A secret made up at start stays until one is configured. */
+	if (!c->cookie_secret_set)
+		memcpy(c->cookie_secret, dp->conf.cookie_secret, 16);
 	nl = dp_live_new(c);
 	if (!nl) {
 		free(c);
@@ -97,8 +112,13 @@ int dp_reload(struct dp *dp, char *what, size_t whatlen, char *err,
 		return -1;
 	}
 	snprintf(what, whatlen, "identity '%s', edns-size %u, idle-sleep-us %u, "
+		 "cookies %s%s, "
 		 "rrl %s (%u/s, slip %u, window %u s, /%u and /%u, %u exempt)",
 		 nl->identity, c->edns_size, nl->idle_sleep_us,
+		 c->cookies ? "on" : "off",
+		 c->cookies ? (c->cookie_secret_set ? " (configured secret)"
+						   : " (secret made at start)")
+			    : "",
 		 nl->rrl.enabled ? "on" : "off", nl->rrl.rate, nl->rrl.slip,
 		 nl->rrl.window, nl->rrl.v4_bits, nl->rrl.v6_bits,
 		 nl->rrl.n_exempt);
@@ -108,6 +128,9 @@ int dp_reload(struct dp *dp, char *what, size_t whatlen, char *err,
 	dp->conf.edns_size = c->edns_size;
 	dp->conf.idle_sleep_us = c->idle_sleep_us;
 	dp->conf.rrl = c->rrl;
+	dp->conf.cookies = c->cookies;
+	memcpy(dp->conf.cookie_secret, c->cookie_secret, 16);
+	dp->conf.cookie_secret_set = c->cookie_secret_set;
 	free(c);
 	old = dp->live;
 	rcu_assign_pointer(dp->live, nl);

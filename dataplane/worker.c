@@ -79,6 +79,9 @@ static uint64_t limit_key(const struct dp_worker *w,
 		cls = RRL_NODATA;
 	else
 		cls = RRL_ANSWER;
+	/* A valid server cookie proves the address: not limited. */
+	if (in->flags & DITTO_INFO_COOKIE_OK)
+		return 0;
 	key = rrl_key(w->rrl, cfg, src, pi->ipv6, cls, r + DNS_HDR_LEN, qn);
 	rrl_prefetch(w->rrl, key);
 	return key;
@@ -98,6 +101,16 @@ static enum rrl_verdict limit(struct dp_worker *w, const struct rrl_cfg *cfg,
 	qn = dns_name_len(r + DNS_HDR_LEN, q->resp_len - DNS_HDR_LEN);
 	if (!qn || DNS_HDR_LEN + qn + 4 > q->resp_len)
 		return RRL_DROP;
+	/* A client that sent a cookie is told BADCOOKIE with a fresh one,
+	 * so that it asks again with it and is not limited. */
+	if ((q->info.flags & DITTO_INFO_COOKIE) && q->client) {
+		size_t n = ditto_answer_to_badcookie(r, q->resp_len);
+
+		if (n) {
+			q->resp_len = (uint16_t)n;
+			return RRL_SLIP;
+		}
+	}
 	dns_put16(r + 2, dns_get16(r + 2) | DNS_F_TC);
 	dns_put16(r + 6, 0);
 	dns_put16(r + 8, 0);
@@ -114,6 +127,18 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 	struct rte_mbuf *dns[DP_BURST], *tx[DP_BURST], *exc[DP_BURST];
 	unsigned nd = 0, ntx = 0, nexc = 0;
 	const struct ditto_zone_table *zones;
+	const struct dp_live *lv = rcu_dereference(dp->live);
+	struct ditto_client cl[DP_BURST];
+	uint32_t wall = 0;
+
+	if (unlikely(lv->answer.cookies != NULL)) {
+		struct timespec ts;
+
+		/* vDSO, once a burst: the cookies' timestamps are wall
+		 * clock seconds, the same on every node. */
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		wall = (uint32_t)ts.tv_sec;
+	}
 
 	/* Headers in the first line; the question of a query over IPv4
 	 * starts at byte 54 and runs into the second. */
@@ -143,6 +168,14 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 			q->resp = f + pi[nd].dns_off;
 			q->qlen = pi[nd].dns_len;
 			q->cap = (uint16_t)(room > 65535 ? 65535 : room);
+			q->client = NULL;
+			if (unlikely(lv->answer.cookies != NULL)) {
+				cl[nd].addr = f + pi[nd].l2_len +
+					      (pi[nd].ipv6 ? 8 : 12);
+				cl[nd].addr_len = pi[nd].ipv6 ? 16 : 4;
+				cl[nd].now = wall;
+				q->client = &cl[nd];
+			}
 			dns[nd++] = m;
 			break;
 		}
@@ -163,7 +196,6 @@ void dp_worker_burst(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n)
 			break;
 		}
 	}
-	const struct dp_live *lv = rcu_dereference(dp->live);
 	bool rrl = unlikely(lv->rrl.enabled) && w->rrl;
 	uint64_t keys[DP_BURST];
 	uint32_t now = 0;

@@ -35,6 +35,8 @@ struct query {
 	uint8_t edns_version;
 	bool question;		/* one question, parsed */
 	bool edns, dnssec_ok, nsid;
+	const uint8_t *cookie;	/* the COOKIE option's data, or NULL */
+	uint8_t cookie_len;	/* 8 (client only) or 16..40 */
 };
 
 struct pending {
@@ -134,6 +136,13 @@ static bool parse_opt(const uint8_t *o, size_t rdlen, struct query *qr)
 			return false;
 		if (code == DNS_EDNS_NSID)
 			qr->nsid = true;
+		if (code == DNS_EDNS_COOKIE && !qr->cookie) {
+			/* RFC 7873 5.2.2: anything else is FORMERR. */
+			if (len != 8 && (len < 16 || len > 40))
+				return false;
+			qr->cookie = o + p;
+			qr->cookie_len = (uint8_t)len;
+		}
 		p += len;
 	}
 	return true;
@@ -545,18 +554,67 @@ static void chaos(struct resp *r, const struct ctx *c, const struct query *qr,
 
 /* ---- the entry point -------------------------------------------------- */
 
-static size_t opt_size(const struct query *qr, const struct ditto_answer_cfg *cfg)
+#define COOKIE_OPT 28		/* code, length, client 8, server 16 */
+
+static size_t opt_size(const struct query *qr, const struct ditto_answer_cfg *cfg,
+		       const uint8_t *cookie)
 {
 	if (!qr->edns)
 		return 0;
-	return 11 + (qr->nsid && cfg->nsid_len ? 4u + cfg->nsid_len : 0);
+	return 11 + (qr->nsid && cfg->nsid_len ? 4u + cfg->nsid_len : 0) +
+	       (cookie ? COOKIE_OPT : 0);
+}
+
+void ditto_server_cookie(const uint64_t secret[2], const uint8_t cc[8],
+			 const struct ditto_client *client, uint32_t ts,
+			 uint8_t out[16])
+{
+	uint8_t m[8 + 8 + 16];
+	uint64_t h;
+
+	memcpy(m, cc, 8);
+	m[8] = 1;		/* version */
+	m[9] = m[10] = m[11] = 0;
+	dns_put32(m + 12, ts);
+	memcpy(m + 16, client->addr, client->addr_len);
+	h = ditto_siphash(secret, m, 16u + client->addr_len, 2, 4);
+	memcpy(out, m + 8, 8);
+	for (int i = 0; i < 8; i++)
+		out[8 + i] = (uint8_t)(h >> (8 * i));
+}
+
+/* Whether the query's server cookie is one of ours: RFC 9018 form, at
+ * most an hour old and at most 5 minutes ahead, under either secret. */
+static bool cookie_valid(const struct query *qr,
+			 const struct ditto_cookie_cfg *ck,
+			 const struct ditto_client *client)
+{
+	uint8_t want[16];
+	uint32_t ts;
+	int64_t age;
+
+	if (qr->cookie_len != 24 || qr->cookie[8] != 1)
+		return false;
+	ts = dns_get32(qr->cookie + 12);
+	age = (int64_t)client->now - ts;
+	if (age > 3600 || age < -300)
+		return false;
+	ditto_server_cookie(ck->secret, qr->cookie, client, ts, want);
+	if (memcmp(want + 8, qr->cookie + 16, 8) == 0)
+		return true;
+	if (!ck->have_previous)
+		return false;
+	ditto_server_cookie(ck->previous, qr->cookie, client, ts, want);
+	return memcmp(want + 8, qr->cookie + 16, 8) == 0;
 }
 
 static void put_opt(struct resp *r, const struct query *qr,
-		    const struct ditto_answer_cfg *cfg)
+		    const struct ditto_answer_cfg *cfg, const uint8_t *cookie)
 {
 	uint8_t *o = r->buf + r->len;
 	bool nsid = qr->nsid && cfg->nsid_len;
+	size_t rdlen = (nsid ? 4u + cfg->nsid_len : 0) +
+		       (cookie ? COOKIE_OPT : 0);
 
 	o[0] = 0;
 	dns_put16(o + 1, DNS_T_OPT);
@@ -564,13 +622,20 @@ static void put_opt(struct resp *r, const struct query *qr,
 	o[5] = (uint8_t)(r->rcode >> 4);
 	o[6] = 0;
 	dns_put16(o + 7, qr->dnssec_ok ? DNS_EDNS_DO : 0);
-	dns_put16(o + 9, nsid ? 4u + cfg->nsid_len : 0);
+	dns_put16(o + 9, (unsigned)rdlen);
+	o += 11;
 	if (nsid) {
-		dns_put16(o + 11, DNS_EDNS_NSID);
-		dns_put16(o + 13, cfg->nsid_len);
-		memcpy(o + 15, cfg->nsid, cfg->nsid_len);
+		dns_put16(o, DNS_EDNS_NSID);
+		dns_put16(o + 2, cfg->nsid_len);
+		memcpy(o + 4, cfg->nsid, cfg->nsid_len);
+		o += 4 + cfg->nsid_len;
 	}
-	r->len += opt_size(qr, cfg);
+	if (cookie) {
+		dns_put16(o, DNS_EDNS_COOKIE);
+		dns_put16(o + 2, 24);
+		memcpy(o + 4, cookie, 24);
+	}
+	r->len += 11 + rdlen;
 	r->ar++;
 }
 
@@ -679,6 +744,8 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	if (p->rcode != DNS_R_NOERROR ||
 	    (qr->qclass != DNS_CLASS_IN && qr->qclass != DNS_CLASS_ANY))
 		return;
+	if (unlikely(!zones))
+		return;		/* ditto_answer_badcookie(): no answer wanted */
 	p->zone = zone_table_match_labels(zones, p->c0.name, p->c0.len,
 					  p->c0.loff, p->c0.labels);
 	if (unlikely(qr->qtype == DNS_T_DS) && p->zone)
@@ -735,11 +802,13 @@ static void answer_query(struct resp *r, const struct prep *p,
 }
 
 static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
-		      const uint8_t *q, uint8_t *resp, size_t cap,
-		      unsigned flags, struct ditto_answer_info *info)
+		      const struct ditto_client *client, const uint8_t *q,
+		      uint8_t *resp, size_t cap, unsigned flags,
+		      struct ditto_answer_info *info)
 {
 	const struct query *qr = &p->qr;
 	struct resp r;
+	uint8_t ck[24], *cookie = NULL;
 
 	memset(info, 0, sizeof(*info));
 	if (unlikely(p->drop)) {
@@ -770,7 +839,20 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 		limit = RESP_MAX;
 	if (limit > cap)
 		limit = cap;
-	size_t opt = opt_size(qr, cfg);
+	if (qr->edns && qr->cookie) {
+		info->flags |= DITTO_INFO_COOKIE;
+		if (cfg->cookies && client) {
+			if (cookie_valid(qr, cfg->cookies, client))
+				info->flags |= DITTO_INFO_COOKIE_OK;
+			/* The server cookie is made before the answer is
+			 * written over the query. */
+			ditto_server_cookie(cfg->cookies->secret, qr->cookie,
+					    client, client->now, ck + 8);
+			memcpy(ck, qr->cookie, 8);
+			cookie = ck;
+		}
+	}
+	size_t opt = opt_size(qr, cfg, cookie);
 	size_t head = qr->question ? qr->qend : DNS_HDR_LEN;
 	if (unlikely(limit < head + opt)) {
 		info->flags |= DITTO_INFO_DROPPED;
@@ -806,10 +888,24 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 		info->flags |= DITTO_INFO_TC;
 	}
 	if (qr->edns)
-		put_opt(&r, qr, cfg);
+		put_opt(&r, qr, cfg, cookie);
 	put_header(&r, q, qr);
 	info->rcode = (uint8_t)r.rcode;
 	return r.len;
+}
+
+size_t ditto_answer_client(const struct ditto_zone_table *zones,
+			   const struct ditto_answer_cfg *cfg,
+			   const struct ditto_client *client, const uint8_t *q,
+			   size_t qlen, uint8_t *resp, size_t cap,
+			   unsigned flags, struct ditto_answer_info *info)
+{
+	struct prep p;
+	struct ditto_answer_info dummy;
+
+	prepare(&p, zones, q, qlen);
+	return respond(&p, cfg, client, q, resp, cap, flags,
+		       info ? info : &dummy);
 }
 
 size_t ditto_answer(const struct ditto_zone_table *zones,
@@ -817,11 +913,48 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
 		    struct ditto_answer_info *info)
 {
-	struct prep p;
-	struct ditto_answer_info dummy;
+	return ditto_answer_client(zones, cfg, NULL, q, qlen, resp, cap, flags,
+				   info);
+}
 
-	prepare(&p, zones, q, qlen);
-	return respond(&p, cfg, q, resp, cap, flags, info ? info : &dummy);
+size_t ditto_answer_to_badcookie(uint8_t *r, size_t len)
+{
+	size_t qn = len > DNS_HDR_LEN ? dns_name_len(r + DNS_HDR_LEN,
+						     len - DNS_HDR_LEN) : 0;
+	size_t qend = DNS_HDR_LEN + qn + 4, p = qend, at = 0;
+	unsigned n = len >= DNS_HDR_LEN ? (unsigned)dns_get16(r + 6) +
+					  dns_get16(r + 8) + dns_get16(r + 10)
+					: 0;
+
+	if (!qn || qend > len || dns_get16(r + 4) != 1)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		at = p;
+		if (!skip_name(r, len, &p) || len - p < 10)
+			return 0;
+		p += 10;
+		if (dns_get16(r + p - 2) > len - p)
+			return 0;
+		p += dns_get16(r + p - 2);
+	}
+	/* The OPT is the last record, and it carries a COOKIE. */
+	if (!n || p != len || r[at] != 0 || len - at < 11 ||
+	    dns_get16(r + at + 1) != DNS_T_OPT)
+		return 0;
+	bool cookie = false;
+
+	for (size_t o = at + 11; o + 4 <= len; o += 4u + dns_get16(r + o + 2))
+		cookie |= dns_get16(r + o) == DNS_EDNS_COOKIE;
+	if (!cookie)
+		return 0;
+	memmove(r + qend, r + at, len - at);
+	dns_put16(r + 2, (dns_get16(r + 2) & ~0x020fu) |
+			 (DITTO_R_BADCOOKIE & 0xf));
+	dns_put16(r + 6, 0);
+	dns_put16(r + 8, 0);
+	dns_put16(r + 10, 1);
+	r[qend + 5] = DITTO_R_BADCOOKIE >> 4;	/* extended rcode */
+	return qend + len - at;
 }
 
 /* The node an index probe would find first, prefetched. */
@@ -942,7 +1075,8 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		order[count[p[i].kind]++] = (uint8_t)i;
 	for (unsigned j = 0; j < n; j++) {
 		unsigned i = order[j];
-		qs[i].resp_len = (uint16_t)respond(&p[i], cfg, qs[i].q, qs[i].resp,
+		qs[i].resp_len = (uint16_t)respond(&p[i], cfg, qs[i].client,
+						   qs[i].q, qs[i].resp,
 						   qs[i].cap, flags, &qs[i].info);
 	}
 }

@@ -82,6 +82,26 @@ const struct ditto_image *ditto_zone_table_match(const struct ditto_zone_table *
 						 const uint8_t *name,
 						 size_t len);
 
+/* DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018):
+ * SipHash-2-4 keyed with the node's secret (the 16 bytes read as two
+ * little-endian words), the previous secret still accepted after a
+ * rotation, so every node of an anycast service shares them. */
+struct ditto_cookie_cfg {
+	uint64_t secret[2];
+	uint64_t previous[2];
+	bool have_previous;
+};
+
+/* Who asked and when, for cookies: the client's address (4 or 16 bytes)
+ * and the time in seconds since the epoch. */
+struct ditto_client {
+	const uint8_t *addr;
+	uint8_t addr_len;
+	uint32_t now;
+};
+
+#define DITTO_R_BADCOOKIE 23
+
 /* Per-node answering options. */
 struct ditto_answer_cfg {
 	uint16_t edns_max;	/* largest UDP payload we answer, 512..65535
@@ -90,6 +110,7 @@ struct ditto_answer_cfg {
 	uint8_t nsid_len;	/* NSID (RFC 5001), 0 = off */
 	const uint8_t *identity;
 	const uint8_t *nsid;
+	const struct ditto_cookie_cfg *cookies;	/* NULL: no cookies */
 };
 
 enum ditto_answer_flags {
@@ -109,6 +130,8 @@ enum {
 	DITTO_INFO_DO = 1u << 3,
 	DITTO_INFO_REFERRAL = 1u << 4,
 	DITTO_INFO_WILDCARD = 1u << 5,
+	DITTO_INFO_COOKIE = 1u << 6,	/* the query had a client cookie */
+	DITTO_INFO_COOKIE_OK = 1u << 7,	/* ... and a valid server cookie */
 };
 
 /* Answer the query in q[0..qlen) into resp (capacity cap). resp may be q
@@ -118,6 +141,25 @@ size_t ditto_answer(const struct ditto_zone_table *zones,
 		    const struct ditto_answer_cfg *cfg, const uint8_t *q,
 		    size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
 		    struct ditto_answer_info *info);
+/* The same for a known client: with cfg->cookies, a query's client
+ * cookie gets a server cookie back and its server cookie is checked
+ * (DITTO_INFO_COOKIE_OK when valid); a malformed COOKIE is FORMERR. */
+size_t ditto_answer_client(const struct ditto_zone_table *zones,
+			   const struct ditto_answer_cfg *cfg,
+			   const struct ditto_client *client, const uint8_t *q,
+			   size_t qlen, uint8_t *resp, size_t cap,
+			   unsigned flags, struct ditto_answer_info *info);
+/* An answer made BADCOOKIE (RFC 7873 5.2.3) in place: its header (rcode
+ * BADCOOKIE), question and OPT with the fresh server cookie it carries,
+ * nothing else; what a rate-limited client that sent a cookie is told,
+ * so that it asks again with it. The new length, or 0 when the answer has
+ * no OPT with a COOKIE last (it is then unchanged). */
+size_t ditto_answer_to_badcookie(uint8_t *resp, size_t len);
+/* A server cookie (RFC 9018: version 1, reserved, timestamp, hash) for
+ * the 8-byte client cookie cc, into out[16]. */
+void ditto_server_cookie(const uint64_t secret[2], const uint8_t cc[8],
+			 const struct ditto_client *client, uint32_t ts,
+			 uint8_t out[16]);
 
 /* One query of a burst: in, the query and a response buffer (which may
  * be the query's own); out, the response length (0: drop) and info. */
@@ -127,6 +169,7 @@ struct ditto_query {
 	uint16_t qlen;
 	uint16_t cap;
 	uint16_t resp_len;
+	const struct ditto_client *client;	/* NULL: no cookies */
 	struct ditto_answer_info info;
 };
 

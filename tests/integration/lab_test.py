@@ -370,6 +370,86 @@ def test_rate_limiting_slips_and_drops_a_flood_while_another_client_gets_every_a
     expect(full == 100, (full, tc, none))
 
 
+COOKIES = r"""
+import dns.edns, dns.flags, dns.message, dns.rcode, socket, sys
+server, src, n, ck = sys.argv[1], sys.argv[2], int(sys.argv[3]), bytes.fromhex(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+s.settimeout(0.5)
+counts = {"full": 0, "tc": 0, "badcookie": 0, "none": 0, "formerr": 0}
+last = b""
+for i in range(n):
+    q = dns.message.make_query("www.example.com", "A", use_edns=0,
+                               options=[dns.edns.GenericOption(10, ck)])
+    q.id = i
+    s.sendto(q.to_wire(), (server, 53))
+    try:
+        r = dns.message.from_wire(s.recv(4096))
+    except socket.timeout:
+        counts["none"] += 1
+        continue
+    for o in r.options:
+        if o.otype == 10:
+            last = o.data
+    if r.rcode() == dns.rcode.BADCOOKIE:
+        counts["badcookie"] += 1
+    elif r.rcode() == dns.rcode.FORMERR:
+        counts["formerr"] += 1
+    elif r.flags & dns.flags.TC:
+        counts["tc"] += 1
+    elif r.answer:
+        counts["full"] += 1
+print(counts["full"], counts["tc"], counts["badcookie"], counts["none"], counts["formerr"],
+      last.hex() or "-")
+"""
+
+
+def cookie_queries(src, n, cookie_hex):
+    out = client("/usr/bin/python3", "-c", COOKIES, V4 if src.startswith("192.") else V4_VLAN,
+                 src, str(n), cookie_hex).stdout.split()
+    return tuple(map(int, out[:5])), out[5] if len(out) > 5 else ""
+
+
+def test_cookies_with_kdig_and_dig_then_badcookie_and_exemption_under_rate_limiting():
+    # kdig and dig: a client cookie gets a server cookie (RFC 9018: 16
+    # bytes, version 1) back beside the answer.
+    out = kdig("@" + V4, "+cookie", "www.example.com", "A")
+    m = re.search(r"COOKIE: ([0-9A-F]{16})([0-9A-F]{32})", out)
+    expect(m and m.group(2).startswith("01000000") and "192.0.2.80" in out, out)
+    out = client("dig", "+cookie", "+time=2", "+tries=1", "@" + V4, "www.example.com",
+                 "A").stdout
+    expect(re.search(r"COOKIE: [0-9a-f]{16}[0-9a-f]{32} \(good\)", out) and
+           "192.0.2.80" in out, out)
+    # The server cookie sent back is accepted again by the same node.
+    (full, tc, bad, none, _), cookie = cookie_queries("192.0.2.10", 1, "0102030405060708")
+    expect(full == 1 and len(cookie) == 48, (full, cookie))
+    # Under rate limiting (5/s, slip 1): a client with only a client
+    # cookie is slipped BADCOOKIE, not TC; one with the valid server
+    # cookie is not limited at all.
+    conf = os.path.join(LAB, "ditto.yaml")
+    orig = open(conf).read()
+    with open(conf, "w") as f:
+        f.write(orig.replace("  idle-sleep-us: 20\n", "  idle-sleep-us: 20\n  rrl:\n"
+                             "    enabled: true\n    responses-per-second: 5\n"
+                             "    slip: 1\n    window: 2\n"))
+    try:
+        r = ask({"cmd": "reload"})
+        expect(r["ok"] and "cookies on" in r["applied"], r)
+        (full, tc, bad, none, _), _ = cookie_queries("192.0.2.10", 60, "1112131415161718")
+        expect(full <= 8 and bad >= 50 and tc == 0, (full, tc, bad, none))
+        (full2, tc2, bad2, none2, _), _ = cookie_queries("192.0.2.10", 60, cookie)
+        expect(full2 == 60, (full2, tc2, bad2, none2))
+        sys.stdout.write("    under 5/s: client cookie only %d answered, %d BADCOOKIE; "
+                         "with the server cookie %d of 60\n" % (full, bad, full2))
+    finally:
+        with open(conf, "w") as f:
+            f.write(orig)
+        expect(ask({"cmd": "reload"})["ok"], "reload")
+    # A malformed cookie (9 bytes) is FORMERR.
+    counts, _ = cookie_queries("192.0.2.10", 1, "010203040506070809")
+    expect(counts[4] == 1, counts)
+
+
 def test_corrupt_image_refused_old_data_keeps_answering():
     good = compile_zone(example_zone(21), "good")
     expect(ask({"cmd": "zone-load", "image": good})["ok"], "good image")
