@@ -100,16 +100,85 @@ static void limits_default(struct ditto_compile_limits *l,
 
 /* ---- nodes ---------------------------------------------------------- */
 
-/* qsort_r comparators: the context is the name set, or the zone. */
-static int cmp_node_names(const void *a, const void *b, void *ctx)
-{
-	const struct nameset *names = ctx;
-	size_t la, lb;
-	const uint8_t *na = nameset_name(names, *(const uint32_t *)a, &la);
-	const uint8_t *nb = nameset_name(names, *(const uint32_t *)b, &lb);
+/* Names in canonical order (RFC 4034 6.1) by plain memcmp: each name's
+ * key is its labels from the last to the first, each followed by a 0
+ * byte, with bytes 0 and 1 inside labels written as 1 1 and 1 2 so that
+ * the separator sorts below every label byte. Comparing keys is then the
+ * canonical comparison, at memcmp's speed; the names are lowercase. */
+struct sort_key {
+	const uint8_t *key;
+	uint32_t len;
+	uint32_t id;
+};
 
-	return dns_name_cmp(na, nb);
+static size_t canonical_key(const uint8_t *name, uint8_t *out)
+{
+	const uint8_t *lab[128];
+	size_t n = 0, o = 0;
+
+	for (; *name && n < 128; name += 1u + *name)
+		lab[n++] = name;
+	while (n--) {
+		for (unsigned i = 1; i <= lab[n][0]; i++) {
+			uint8_t b = lab[n][i];
+
+			if (b <= 1) {
+				out[o++] = 1;
+				out[o++] = (uint8_t)(b + 1);
+			} else {
+				out[o++] = b;
+			}
+		}
+		out[o++] = 0;
+	}
+	return o;
 }
+
+static int cmp_keys(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	int d = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	return d ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sort the node ids by their names in canonical order. */
+static int sort_names(const struct nameset *names, uint32_t *ids, size_t k)
+{
+	struct sort_key *keys = malloc((k ? k : 1) * sizeof(*keys));
+	uint8_t *arena;
+	size_t used = 0, total = 1;
+
+	for (size_t i = 0; i < k; i++) {
+		size_t len;
+
+		(void)nameset_name(names, ids[i], &len);
+		total += 2 * len;	/* every byte escaped, at worst */
+	}
+	arena = malloc(total);
+
+	if (!keys || !arena) {
+		free(keys);
+		free(arena);
+		return DITTO_ENOMEM;
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t len;
+		const uint8_t *name = nameset_name(names, ids[i], &len);
+
+		keys[i].key = arena + used;
+		keys[i].len = (uint32_t)canonical_key(name, arena + used);
+		keys[i].id = ids[i];
+		used += keys[i].len;
+	}
+	qsort(keys, k, sizeof(*keys), cmp_keys);
+	for (size_t i = 0; i < k; i++)
+		ids[i] = keys[i].id;
+	free(keys);
+	free(arena);
+	return 0;
+}
+
 
 static int cmp_recs(const void *a, const void *b, void *ctx)
 {
@@ -192,7 +261,9 @@ static int build_nodes(struct compiler *c)
 			ids[k++] = (uint32_t)off;
 		off += 5u + len;
 	}
-	qsort_r(ids, k, sizeof(*ids), cmp_node_names, &z->names);
+	rc = sort_names(&z->names, ids, k);
+	if (rc < 0)
+		goto out;
 
 	c->nodes = calloc(k, sizeof(*c->nodes));
 	if (!c->nodes) {

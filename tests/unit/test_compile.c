@@ -304,11 +304,37 @@ static void test_compile_reports_every_error_to_log(void)
 	ditto_compiled_free(&c);
 }
 
+/* Nodes come out in canonical order (RFC 4034 6.1), bytes 0 and 1 inside
+ * labels included: the order the compiler's sort keys must keep. */
+static void test_compile_orders_nodes_canonically(void)
+{
+	struct ditto_image *img = h_image(
+		"$ORIGIN example.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+		"ns A 192.0.2.1\nz A 192.0.2.2\na A 192.0.2.3\n"
+		"\\000 A 192.0.2.4\n\\001 A 192.0.2.5\n\\002 A 192.0.2.6\n"
+		"a\\000 A 192.0.2.7\na\\001b A 192.0.2.8\nab A 192.0.2.9\n"
+		"b.a A 192.0.2.10\n*.a A 192.0.2.11\n\\001.\\000.z A 192.0.2.12\n"
+		"yljkjljk.a A 192.0.2.13\nZ.a.b A 192.0.2.14\nzABc.a A 192.0.2.15\n"
+		"\\200 A 192.0.2.16\n\\255 A 192.0.2.17\nxx.\\255 A 192.0.2.18\n",
+		NULL);
+
+	CU_ASSERT_FATAL(img != NULL);
+	CU_ASSERT(img->hdr->node_count >= 19);
+	for (uint32_t i = 1; i < img->hdr->node_count; i++) {
+		const uint8_t *a = img->names + img->nodes[i - 1].name;
+		const uint8_t *b = img->names + img->nodes[i].name;
+
+		CU_ASSERT(dns_name_cmp(a, b) < 0);
+	}
+	ditto_image_free(img);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
 #define T(fn) { #fn, fn }
 		T(test_compile_accepts_minimal_zone_and_image_opens),
+		T(test_compile_orders_nodes_canonically),
 		T(test_compile_takes_origin_from_options),
 		T(test_compile_follows_dollar_origin_changes),
 		T(test_compile_applies_dollar_ttl_and_explicit_ttl),
