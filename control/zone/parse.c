@@ -63,19 +63,21 @@ void nameset_free(struct nameset *s)
 static int nameset_grow(struct nameset *s)
 {
 	size_t mask = s->mask * 2 + 1;
-	uint32_t *t = calloc(mask + 1, sizeof(*t));
+	struct nameset_slot *t;
 
+	if (mask > UINT32_MAX)
+		return DITTO_ELIMIT;
+	t = calloc(mask + 1, sizeof(*t));
 	if (!t)
 		return DITTO_ENOMEM;
 	for (size_t i = 0; i <= s->mask; i++) {
-		uint32_t v = s->table[i];
-		if (!v)
+		if (!s->table[i].off)
 			continue;
-		const uint8_t *n = s->data + v - 1 + 4;
-		size_t j = ditto_name_hash(s->key, n + 1, n[0]) & mask;
-		while (t[j])
+		size_t j = s->table[i].hash & mask;
+
+		while (t[j].off)
 			j = (j + 1) & mask;
-		t[j] = v;
+		t[j] = s->table[i];
 	}
 	free(s->table);
 	s->table = t;
@@ -83,27 +85,37 @@ static int nameset_grow(struct nameset *s)
 	return 0;
 }
 
+/* The slot of name, or the empty one where it would go. */
+static size_t nameset_slot(const struct nameset *s, const uint8_t *name,
+			   size_t len, uint32_t h)
+{
+	size_t i = h & s->mask;
+
+	for (; s->table[i].off; i = (i + 1) & s->mask) {
+		if (s->table[i].hash != h)
+			continue;
+		const uint8_t *n = s->data + s->table[i].off - 1 + 4;
+		if (n[0] == len && memcmp(n + 1, name, len) == 0)
+			return i;
+	}
+	return i;
+}
+
 int64_t nameset_find(const struct nameset *s, const uint8_t *name, size_t len)
 {
-	size_t i = ditto_name_hash(s->key, name, len) & s->mask;
+	uint32_t h = (uint32_t)ditto_name_hash(s->key, name, len);
+	size_t i = nameset_slot(s, name, len, h);
 
-	for (; s->table[i]; i = (i + 1) & s->mask) {
-		const uint8_t *n = s->data + s->table[i] - 1 + 4;
-		if (n[0] == len && memcmp(n + 1, name, len) == 0)
-			return s->table[i] - 1;
-	}
-	return -1;
+	return s->table[i].off ? (int64_t)s->table[i].off - 1 : -1;
 }
 
 int64_t nameset_add(struct nameset *s, const uint8_t *name, size_t len)
 {
-	size_t i = ditto_name_hash(s->key, name, len) & s->mask;
+	uint32_t h = (uint32_t)ditto_name_hash(s->key, name, len);
+	size_t i = nameset_slot(s, name, len, h);
 
-	for (; s->table[i]; i = (i + 1) & s->mask) {
-		const uint8_t *n = s->data + s->table[i] - 1 + 4;
-		if (n[0] == len && memcmp(n + 1, name, len) == 0)
-			return s->table[i] - 1;
-	}
+	if (s->table[i].off)
+		return (int64_t)s->table[i].off - 1;
 	if (s->len + len + 5 > UINT32_MAX - 1)
 		return DITTO_ELIMIT;
 	if (s->len + len + 5 > s->cap) {
@@ -119,7 +131,8 @@ int64_t nameset_add(struct nameset *s, const uint8_t *name, size_t len)
 	s->data[s->len + 4] = (uint8_t)len;
 	memcpy(s->data + s->len + 5, name, len);
 	s->len += len + 5;
-	s->table[i] = id + 1;
+	s->table[i].off = id + 1;
+	s->table[i].hash = h;
 	if (++s->count * 2 > s->mask) {
 		int rc = nameset_grow(s);
 		if (rc < 0)

@@ -25,10 +25,16 @@ struct zrec {
 
 /* Interned lowercase wire names: ids are offsets of entries
  * [u32 node index][u8 len][name...] in data. */
+struct nameset_slot {
+	uint32_t off;		/* 0 = empty, else offset + 1 */
+	uint32_t hash;		/* the name's hash (low bits), so that probes
+				 * and growth need not read or hash names */
+};
+
 struct nameset {
 	uint8_t *data;
 	size_t len, cap;
-	uint32_t *table;	/* open addressing, 0 = empty, else offset + 1 */
+	struct nameset_slot *table;	/* open addressing */
 	size_t mask, count;
 	uint64_t key[2];
 };
