@@ -16,7 +16,6 @@
 
 #include "server.h"
 
-#define CTL_REQ_MAX 65536
 
 int ctl_open(struct server *s)
 {
@@ -178,6 +177,10 @@ static json_object *handle(struct server *s, const char *line)
 		add_i64(resp, "zones-ok", st[ZS_OK]);
 		add_i64(resp, "zones-expired", st[ZS_EXPIRED]);
 		add_i64(resp, "transfers-running", s->running);
+		add_i64(resp, "tcp-refused", (int64_t)s->tcp_refused);
+		add_i64(resp, "control-requests-refused", (int64_t)s->ctl_refused);
+		add_i64(resp, "zones-refused", (int64_t)s->zones_refused);
+		add_i64(resp, "max-zones", s->conf->max_zones);
 	} else if (!strcmp(cmd, "zone-list") || !strcmp(cmd, "zone-status")) {
 		json_object *a = json_object_new_array();
 
@@ -233,13 +236,15 @@ void ctl_accept(struct server *s, struct watch *w)
 
 	if (fd < 0)
 		return;
-	line = malloc(CTL_REQ_MAX + 1);
-	while (line && got < CTL_REQ_MAX) {
+	size_t max = s->conf->control_request_max;
+
+	line = malloc(max + 1);
+	while (line && got < max) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		if (poll(&p, 1, 2000) != 1)
 			break;
-		ssize_t n = recv(fd, line + got, CTL_REQ_MAX - got, 0);
+		ssize_t n = recv(fd, line + got, max - got, 0);
 
 		if (n <= 0)
 			break;
@@ -251,9 +256,18 @@ void ctl_accept(struct server *s, struct watch *w)
 		json_object *resp;
 
 		line[got] = 0;
-		resp = memchr(line, '\n', got) ? handle(s, line) :
-		       got >= CTL_REQ_MAX ? jerr("request too long") :
-					    jerr("no complete request line");
+		if (memchr(line, '\n', got)) {
+			resp = handle(s, line);
+		} else if (got >= max) {
+			s->ctl_refused++;
+			if (log_ok(&s->ctl_refused_log))
+				clog_msg(LOG_WARNING, "control socket: a request "
+					 "longer than control: control-request-max "
+					 "(%zu bytes) refused", max);
+			resp = jerr("request too long (control-request-max)");
+		} else {
+			resp = jerr("no complete request line");
+		}
 		const char *out = json_object_to_json_string_ext(
 			resp, JSON_C_TO_STRING_PLAIN);
 

@@ -53,6 +53,24 @@ void clog_msg(int level, const char *fmt, ...)
 		now.tv_nsec / 1000000, names[level & 7], msg);
 }
 
+bool log_ok(struct log_limit *l)
+{
+	time_t now = time(NULL);
+
+	if (now != l->second) {
+		if (l->held)
+			clog_msg(LOG_WARNING, "(%lu more like the last held back)",
+				 l->held);
+		l->second = now;
+		l->count = 0;
+		l->held = 0;
+	}
+	if (++l->count <= 10)
+		return true;
+	l->held++;
+	return false;
+}
+
 const char *zone_state_name(enum zone_state st)
 {
 	switch (st) {

@@ -56,17 +56,11 @@ static size_t answer_head(uint8_t *out, const uint8_t *req, size_t qend,
 }
 
 /* Rate-limited warnings: a flood of bad NOTIFYs must not flood the log. */
+static struct log_limit notify_log;
+
 static bool warn_ok(void)
 {
-	static time_t second;
-	static unsigned count;
-	time_t now = time(NULL);
-
-	if (now != second) {
-		second = now;
-		count = 0;
-	}
-	return ++count <= 10;
+	return log_ok(&notify_log);
 }
 
 size_t notify_answer(struct server *s, uint8_t *req, size_t len,

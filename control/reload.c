@@ -288,6 +288,15 @@ int zone_add(struct server *s, json_object *spec, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
+	if (s->n_zones >= s->conf->max_zones) {
+		s->zones_refused++;
+		snprintf(err, errlen, "zone %s refused: the node has %zu zones, "
+			 "control: max-zones is %u", name, s->n_zones,
+			 s->conf->max_zones);
+		clog_msg(LOG_WARNING, "%s", err);
+		rc = -1;
+		goto out;
+	}
 	json_object_object_add(z, "domain", json_object_new_string(name));
 	json_object_object_foreach(spec, k, val) {
 		bool known = false;

@@ -18,6 +18,16 @@
 #include "contents.h"
 #include "xfr.h"
 
+/* At most 10 lines a second of one kind, and a line saying how many were
+ * held back when the next second's first one goes out: a flood of bad
+ * input must not flood the log. */
+struct log_limit {
+	time_t second;
+	unsigned count;
+	unsigned long held;
+};
+
+
 enum zone_state {
 	ZS_BOOTSTRAP,		/* no data yet */
 	ZS_OK,			/* serving, within expiry */
@@ -111,6 +121,10 @@ struct server {
 	struct watch tick_watch;	/* timerfd */
 	struct watch done_watch;	/* eventfd of finished jobs */
 	time_t last_reconcile;
+
+	/* limits reached (refusals counted, logged through a limit) */
+	uint64_t tcp_refused, ctl_refused, zones_refused;
+	struct log_limit tcp_refused_log, ctl_refused_log;
 
 	/* NOTIFY to downstreams (notifyout.c) */
 	struct nout *nouts;		/* waiting for an answer */
@@ -244,6 +258,7 @@ void ctl_accept(struct server *s, struct watch *w);
 void clog_msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 extern int clog_level;
+bool log_ok(struct log_limit *l);
 
 struct czone *zone_by_name(struct server *s, const char *name);
 /* A zone of the configuration, its saved state loaded; NULL when out of

@@ -12,7 +12,7 @@
 
 #include "server.h"
 
-#define TCP_CONNS_MAX 64
+#define TCP_CONNS_MAX 65536	/* the most control: tcp-connections allows */
 #define FRAME_MAX (65535 + 2)
 
 struct tcp_conn {
@@ -23,13 +23,14 @@ struct tcp_conn {
 	uint8_t buf[FRAME_MAX];
 };
 
-static struct tcp_conn *conns[TCP_CONNS_MAX];
+static struct tcp_conn **conns;	/* conf->tcp_connections slots */
+static size_t n_slots;
 
 /* Forget a connection; its socket is closed unless a transfer thread
  * took it. */
 static void conn_drop(struct server *s, struct tcp_conn *c, bool close_fd)
 {
-	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+	for (size_t i = 0; i < n_slots; i++)
 		if (conns[i] == c)
 			conns[i] = NULL;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
@@ -69,6 +70,19 @@ int tcp_send_frame(int fd, const uint8_t *msg, size_t len)
 		}
 	}
 	return 0;
+}
+
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+		      16) == 0;
 }
 
 static void conn_read(struct server *s, struct watch *w)
@@ -128,9 +142,29 @@ static void tcp_accept(struct server *s, struct watch *w)
 
 	if (fd < 0)
 		return;
-	for (i = 0; i < TCP_CONNS_MAX && conns[i]; i++)
-		;
-	c = i < TCP_CONNS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	size_t same = 0, free_at = n_slots;
+
+	for (i = 0; i < n_slots; i++) {
+		if (!conns[i]) {
+			if (free_at == n_slots)
+				free_at = i;
+		} else if (same_host(&conns[i]->from, &from)) {
+			same++;
+		}
+	}
+	i = free_at;
+	if (i == n_slots || same >= s->conf->tcp_connections_per_client) {
+		s->tcp_refused++;
+		if (log_ok(&s->tcp_refused_log))
+			clog_msg(LOG_WARNING, "management TCP connection refused: "
+				 "%s (%llu refused so far)", i == n_slots ?
+				 "control: tcp-connections reached" :
+				 "control: tcp-connections-per-client reached",
+				 (unsigned long long)s->tcp_refused);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
@@ -149,13 +183,18 @@ static void tcp_accept(struct server *s, struct watch *w)
 
 void tcp_expire(struct server *s, time_t now)
 {
-	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+	for (size_t i = 0; i < n_slots; i++)
 		if (conns[i] && now - conns[i]->last > s->conf->tcp_timeout)
 			conn_close(s, conns[i]);
 }
 
 int tcp_listen(struct server *s)
 {
+	n_slots = s->conf->tcp_connections < TCP_CONNS_MAX ?
+		  s->conf->tcp_connections : TCP_CONNS_MAX;
+	conns = calloc(n_slots, sizeof(*conns));
+	if (!conns)
+		return -1;
 	s->tcp_watch = calloc(s->conf->n_listen + 1, sizeof(*s->tcp_watch));
 	if (!s->tcp_watch)
 		return -1;
@@ -190,7 +229,7 @@ int tcp_listen(struct server *s)
 
 void tcp_close_all(struct server *s)
 {
-	for (size_t i = 0; i < TCP_CONNS_MAX; i++)
+	for (size_t i = 0; i < n_slots; i++)
 		if (conns[i])
 			conn_close(s, conns[i]);
 	for (size_t i = 0; i < s->n_tcp; i++)
@@ -198,4 +237,7 @@ void tcp_close_all(struct server *s)
 	free(s->tcp_watch);
 	s->tcp_watch = NULL;
 	s->n_tcp = 0;
+	free(conns);
+	conns = NULL;
+	n_slots = 0;
 }

@@ -766,7 +766,9 @@ static int read_dataplane(struct load *l)
 static const char *const control_keys[] = {
 	"timers", "transfers-per-primary", "transfers-total",
 	"transfer-timeout", "tcp-timeout", "max-transfer-bytes",
-	"max-zone-records", "journal-max-bytes", "notify-retries", NULL
+	"max-zone-records", "journal-max-bytes", "notify-retries",
+	"max-zones", "tcp-connections", "tcp-connections-per-client",
+	"control-request-max", NULL
 };
 
 static const char *const timer_keys[] = {
@@ -833,7 +835,14 @@ static int read_control(struct load *l)
 		    &c->max_zone_records) < 0 ||
 	    get_u64(l, ctl, "journal-max-bytes", BYTES_MIN, UINT64_MAX,
 		    &c->journal_max_bytes) < 0 ||
-	    get_u32(l, ctl, "notify-retries", 0, 100, &c->notify_retries) < 0)
+	    get_u32(l, ctl, "notify-retries", 0, 100, &c->notify_retries) < 0 ||
+	    get_u32(l, ctl, "max-zones", 1, 10000000, &c->max_zones) < 0 ||
+	    get_u32(l, ctl, "tcp-connections", 1, 65536,
+		    &c->tcp_connections) < 0 ||
+	    get_u32(l, ctl, "tcp-connections-per-client", 1, 65536,
+		    &c->tcp_connections_per_client) < 0 ||
+	    get_u32(l, ctl, "control-request-max", 1024, 1u << 26,
+		    &c->control_request_max) < 0)
 		return -1;
 	return 0;
 }
@@ -1110,6 +1119,10 @@ static void defaults(struct cconf *c)
 	c->max_zone_records = 10000000;
 	c->journal_max_bytes = 16u << 20;
 	c->notify_retries = 5;
+	c->max_zones = 100000;
+	c->tcp_connections = 64;
+	c->tcp_connections_per_client = 8;
+	c->control_request_max = 65536;
 }
 
 /* The zones of the file of zones added at run time, after the
@@ -1236,6 +1249,13 @@ int cconf_load_with(const char *path, const char *added, struct cconf **out,
 			goto out;
 	if (added && read_added(&l, added) < 0)
 		goto out;
+	if (c->n_zones > c->max_zones) {
+		snprintf(err, errlen, "%s: %zu zones%s, more than control: "
+			 "max-zones (%u)", path, c->n_zones,
+			 added ? " with those added at run time" : "",
+			 c->max_zones);
+		goto out;
+	}
 	*out = c;
 	c = NULL;
 	rc = 0;

@@ -31,6 +31,10 @@
  *     max-zone-records: 10000000
  *     journal-max-bytes: 16777216            # per zone
  *     notify-retries: 5
+ *     max-zones: 100000                      # configured and added, in all
+ *     tcp-connections: 64                    # on the management addresses
+ *     tcp-connections-per-client: 8
+ *     control-request-max: 65536             # bytes of one control.sock request
  *   keys:
  *     - id: xfr-key                          # the key's name on the wire, too
  *       algorithm: hmac-sha256               # hmac-md5|sha1|sha224|sha256|sha384|sha512
@@ -154,6 +158,10 @@ struct cconf {
 	uint64_t max_zone_records;
 	uint64_t journal_max_bytes;
 	unsigned notify_retries;
+	unsigned max_zones;		/* configured and added at run time */
+	unsigned tcp_connections;	/* management TCP, in all */
+	unsigned tcp_connections_per_client;
+	unsigned control_request_max;	/* bytes of one control.sock line */
 
 	struct tsig_key *keys;
 	size_t n_keys;

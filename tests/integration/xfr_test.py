@@ -178,6 +178,9 @@ control:
   transfer-timeout: 30
   tcp-timeout: 3
   max-zone-records: 1000
+  max-zones: 8
+  tcp-connections-per-client: 4
+  control-request-max: 8192
 keys:
   - id: %(key)s
     algorithm: hmac-sha256
@@ -660,15 +663,19 @@ def refused(name):
 
 def test_zone_add_and_remove_at_run_time_kept_across_restarts():
     fake_zone("n.test", {1: []}, 1, "ok", expire=600)
+    p = dittoctl("zone-add", "x.test", "--primaries", "nope")
+    expect(p.returncode == 1 and "zones-added.json" in p.stderr and "unknown remote 'nope'"
+           in p.stderr, p.stderr)
     p = dittoctl("zone-add", "n.test", "--primaries", "fake")
     expect(p.returncode == 0 and "added" in p.stdout, p.stdout + p.stderr)
     wait_for("n.test served", lambda: serial_served("n.test") == 1)
     expect(zone("n.test")["added-at-run-time"] is True, zone("n.test"))
     p = dittoctl("zone-add", "n.test", "--primaries", "fake")
     expect(p.returncode == 1 and "configured already" in p.stderr, p.stderr)
-    p = dittoctl("zone-add", "x.test", "--primaries", "nope")
-    expect(p.returncode == 1 and "zones-added.json" in p.stderr and "unknown remote 'nope'"
-           in p.stderr, p.stderr)
+    # Past control: max-zones (8 with n.test): refused, counted.
+    p = dittoctl("zone-add", "x2.test", "--primaries", "fake")
+    expect(p.returncode == 1 and "max-zones" in p.stderr, p.stderr)
+    expect(ask(CTL_SOCK, {"cmd": "status"})["zones-refused"] >= 1, "zones-refused")
     p = dittoctl("zone-add", "x.test")
     expect(p.returncode == 2 and "--primaries" in p.stderr, p.stderr)
     p = dittoctl("zone-remove", "a.test")
@@ -729,6 +736,34 @@ def test_reload_applies_a_good_file_without_dropping_a_query_and_refuses_a_bad_o
            answers)
     sys.stdout.write("    (%d queries during the reloads, all answered)\n" % len(answers))
 
+
+def test_limits_on_management_tcp_and_the_control_socket_refuse_and_count():
+    # control: tcp-connections-per-client 4: a fifth connection from one
+    # address is closed at once and counted; the first four still work.
+    code = ("import socket, sys\n"
+            "ss = []\n"
+            "for i in range(5):\n"
+            "    s = socket.create_connection(('%s', 53), timeout=3)\n"
+            "    ss.append(s)\n"
+            "s = ss[4]\n"
+            "s.settimeout(3)\n"
+            "try:\n"
+            "    d = s.recv(10)\n"
+            "except (ConnectionResetError, socket.timeout):\n"
+            "    d = b'x'\n"
+            "print('closed' if d == b'' else 'open')\n" % NODE_MGMT)
+    before = ask(CTL_SOCK, {"cmd": "status"})["tcp-refused"]
+    out = in_ns(NS_PRIMARY, "/usr/bin/python3", "-c", code).stdout.strip()
+    expect(out == "closed", out)
+    wait_for("the refusal counted",
+             lambda: ask(CTL_SOCK, {"cmd": "status"})["tcp-refused"] > before)
+    # control: control-request-max 8192: a longer request is refused with
+    # a reason, counted, and the socket keeps answering.
+    r = ask(CTL_SOCK, {"cmd": "status", "pad": "x" * 9000})
+    expect(not r["ok"] and "control-request-max" in r["error"], r)
+    st = ask(CTL_SOCK, {"cmd": "status"})
+    expect(st["ok"] and st["control-requests-refused"] >= 1, st)
+    expect(serial_served("a.test") is not None, "a.test still served")
 
 def test_control_stops_cleanly_and_keeps_its_state():
     rc = stop_control()

@@ -1627,6 +1627,40 @@ static void test_nonexistent_file_refused(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/ditto.yaml: "));
 }
 
+/* The limits of control: and max-zones, counted with the added zones. */
+static void test_limits_and_max_zones(void)
+{
+	struct cconf *c = load_ok(
+		"control:\n  max-zones: 2\n  tcp-connections: 10\n"
+		"  tcp-connections-per-client: 3\n  control-request-max: 4096\n"
+		"remotes:\n  - { id: p, address: 192.0.2.1 }\n"
+		"zones:\n  - { domain: a.example, primaries: [p] }\n"
+		"  - { domain: b.example, primaries: [p] }\n");
+
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(c->max_zones == 2 && c->tcp_connections == 10 &&
+		  c->tcp_connections_per_client == 3 &&
+		  c->control_request_max == 4096);
+	cconf_free(c);
+	c = load_ok("remotes:\n  - { id: p, address: 192.0.2.1 }\n");
+	CU_ASSERT(c && c->max_zones == 100000 && c->tcp_connections == 64 &&
+		  c->tcp_connections_per_client == 8 &&
+		  c->control_request_max == 65536);
+	cconf_free(c);
+	char err[512];
+
+	c = NULL;
+	CU_ASSERT(load("control:\n  max-zones: 1\n"
+		       "remotes:\n  - { id: p, address: 192.0.2.1 }\n"
+		       "zones:\n  - { domain: a.example, primaries: [p] }\n"
+		       "  - { domain: b.example, primaries: [p] }\n", &c, err,
+		       sizeof(err)) < 0);
+	CU_ASSERT(c == NULL && strstr(err, "2 zones, more than control: "
+				      "max-zones (1)"));
+	expect_error("control:\n  control-request-max: 10\n", 2,
+		     "control-request-max", NULL);
+}
+
 /* Zones added at run time, from their own file beside the configuration. */
 static void test_zones_added_at_run_time(void)
 {
@@ -1753,6 +1787,7 @@ int main(void)
 		T(test_yaml_error_names_its_line),
 		T(test_nonexistent_file_refused),
 		T(test_zones_added_at_run_time),
+		T(test_limits_and_max_zones),
 #undef T
 	};
 	int rc = h_run("cconf", tests, sizeof(tests) / sizeof(tests[0]));
