@@ -1205,16 +1205,16 @@ int cconf_load(const char *path, struct cconf **out, char *err, size_t errlen)
 	return cconf_load_with(path, NULL, out, err, errlen);
 }
 
-int cconf_load_with(const char *path, const char *added, struct cconf **out,
-		    char *err, size_t errlen)
+/* The configuration from its tree (which this frees), path naming it in
+ * messages; and the added zones from the file added, when not NULL. */
+static int load_tree(struct ynode *root, const char *path, const char *added,
+		     struct cconf **out, char *err, size_t errlen)
 {
 	struct load l = { .file = path, .err = err, .errlen = errlen };
-	struct ynode *root;
 	struct cconf *c;
 	int rc = -1;
 
 	*out = NULL;
-	root = yconf_load(path, err, errlen);
 	if (!root)
 		return -1;
 	l.root = root;
@@ -1265,6 +1265,20 @@ out:
 	cconf_free(c);
 	yconf_free(root);
 	return rc;
+}
+
+int cconf_load_with(const char *path, const char *added, struct cconf **out,
+		    char *err, size_t errlen)
+{
+	return load_tree(yconf_load(path, err, errlen), path, added, out, err,
+			 errlen);
+}
+
+int cconf_load_text(const char *text, size_t len, const char *name,
+		    struct cconf **out, char *err, size_t errlen)
+{
+	return load_tree(yconf_parse(text, len, name, err, errlen), name, NULL,
+			 out, err, errlen);
 }
 
 void cconf_free(struct cconf *c)

@@ -182,6 +182,10 @@ int cconf_load(const char *path, struct cconf **out, char *err, size_t errlen);
  * the configuration). A missing added file adds nothing. */
 int cconf_load_with(const char *path, const char *added, struct cconf **out,
 		    char *err, size_t errlen);
+/* The same from text in memory (name stands for the file in messages),
+ * with no added zones. */
+int cconf_load_text(const char *text, size_t len, const char *name,
+		    struct cconf **out, char *err, size_t errlen);
 void cconf_free(struct cconf *c);
 
 /* Lookups; NULL when absent. domain in presentation form, any case, with

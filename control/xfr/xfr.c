@@ -273,8 +273,8 @@ static bool owner_is(const struct ditto_wire_rr *w, const uint8_t *apex,
  * TSIG record stripped). */
 static int check_response(const uint8_t *apex, size_t apex_len, uint16_t id,
 			  uint16_t qtype, bool first, struct tsig_ctx *tc,
-			  bool *is_signed, uint8_t *msg, size_t *len,
-			  ldns_pkt **pkt, char *err, size_t errlen)
+			  uint64_t now, bool *is_signed, uint8_t *msg,
+			  size_t *len, ldns_pkt **pkt, char *err, size_t errlen)
 {
 	uint16_t flags;
 
@@ -288,8 +288,7 @@ static int check_response(const uint8_t *apex, size_t apex_len, uint16_t id,
 		return fail(err, errlen, DITTO_EINVAL,
 			    "answer with another id or not a response");
 	if (tc->key) {
-		enum tsig_result r = tsig_verify(tc, NULL, 0, msg, len,
-						 wall_s());
+		enum tsig_result r = tsig_verify(tc, NULL, 0, msg, len, now);
 
 		if (r == TSIG_OK)
 			*is_signed = true;
@@ -446,7 +445,8 @@ int xfr_soa_query(const struct xfr_peer *p, const uint8_t *apex,
 				goto next;
 		}
 		rc = check_response(apex, apex_len, id, DNS_T_SOA, true, &tc,
-				    &is_signed, msg, &len, &pkt, err, errlen);
+				    wall_s(), &is_signed, msg, &len, &pkt, err,
+				    errlen);
 		if (rc == 0)
 			rc = soa_from(pkt, apex, apex_len, serial, err, errlen);
 		if (rc == 0)
@@ -698,32 +698,102 @@ del_start:
 
 /* ---- the transfer ------------------------------------------------------ */
 
-int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
-		 size_t apex_len, const struct contents *cur, bool ixfr,
-		 bool want_expire, const struct xfr_limits *lim,
-		 struct xfr_result *res)
+/* One transfer: the request and its TSIG conversation, the record stream,
+ * and the result being filled, the same whether the messages come from
+ * the primary's connection (xfr_transfer) or from memory
+ * (xfr_parse_stream). */
+struct transfer {
+	struct stream s;
+	struct tsig_ctx tc;
+	const struct tsig_key *key;
+	uint16_t id, qtype;
+	bool last_signed;
+	uint64_t now;			/* for TSIG; 0: the clock, each message */
+	const struct xfr_limits *lim;
+	struct xfr_result *res;
+	ldns_buffer *buf;
+	uint8_t req[2 + MSG_MAX];	/* the request after its TCP length */
+	size_t req_len;
+};
+
+/* Where the primary's bytes come from. read() gives the next n bytes at
+ * *p, in the reader's buffer until the next call: 0; 1 when the stream
+ * ended before the first of them; -1 when it ended among them, stalled
+ * or timed out. */
+struct reader {
+	int (*read)(struct reader *r, size_t n, uint8_t **p);
+};
+
+struct sock_reader {
+	struct reader r;
+	int fd;
+	uint64_t deadline;
+	unsigned io_ms;
+	uint8_t *buf;			/* MSG_MAX */
+};
+
+static int sock_read(struct reader *r, size_t n, uint8_t **p)
 {
-	uint64_t start = now_ms();
-	uint64_t deadline = start + (lim->timeout_ms ? lim->timeout_ms : 120000);
-	unsigned io_ms = lim->io_timeout_ms ? lim->io_timeout_ms : 10000;
-	struct stream *s = calloc(1, sizeof(*s));
-	uint8_t *q = malloc(MSG_MAX + 2), *msg = malloc(MSG_MAX);
-	ldns_buffer *buf = ldns_buffer_new(4096);
+	struct sock_reader *sr = (struct sock_reader *)r;
+
+	*p = sr->buf;
+	return recv_exact(sr->fd, sr->buf, n, sr->deadline, sr->io_ms);
+}
+
+struct mem_reader {
+	struct reader r;
+	const uint8_t *at;
+	size_t left;
+	uint8_t *copy;			/* exactly sized, so overreads show */
+};
+
+static int mem_read(struct reader *r, size_t n, uint8_t **p)
+{
+	struct mem_reader *m = (struct mem_reader *)r;
+
+	free(m->copy);
+	m->copy = NULL;
+	if (n && !m->left)
+		return 1;
+	if (n > m->left) {
+		m->left = 0;
+		return -1;
+	}
+	m->copy = malloc(n ? n : 1);
+	if (!m->copy)
+		return -1;
+	memcpy(m->copy, m->at, n);
+	m->at += n;
+	m->left -= n;
+	*p = m->copy;
+	return 0;
+}
+
+/* Set up the transfer and its request, signed at now when key is set:
+ * 0, or a negative ditto_error with res->error. *out is to be given to
+ * transfer_end() either way. */
+static int transfer_start(struct transfer **out, const uint8_t *apex,
+			  size_t apex_len, const struct contents *cur,
+			  bool ixfr, const struct tsig_key *key,
+			  bool want_expire, uint16_t id, uint64_t now,
+			  const struct xfr_limits *lim,
+			  struct xfr_result *res)
+{
+	struct transfer *t = calloc(1, sizeof(*t));
+	struct stream *s = t ? &t->s : NULL;
 	struct ditto_wire_rr soa;
 	struct soa_fields cf;
-	struct tsig_ctx tc;
-	uint16_t id = random_id(), qtype;
-	size_t qlen;
-	int fd = -1, rc = 0;
-	bool last_signed = false;
 
 	memset(res, 0, sizeof(*res));
 	res->expire = -1;
-	tsig_ctx_init(&tc, p->key);
-	if (!s || !q || !msg || !buf) {
-		rc = DITTO_ENOMEM;
-		goto out;
-	}
+	*out = t;
+	if (!t || !(t->buf = ldns_buffer_new(4096)))
+		return DITTO_ENOMEM;
+	tsig_ctx_init(&t->tc, key);
+	t->key = key;
+	t->id = id;
+	t->lim = lim;
+	t->res = res;
 	s->apex = apex;
 	s->apex_len = apex_len;
 	s->cur = cur;
@@ -734,107 +804,78 @@ int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
 			contents_soa(cur, &cf);
 	if (s->ixfr_asked)
 		s->cur_serial = cf.serial;
-	qtype = s->ixfr_asked ? DNS_T_IXFR : DNS_T_AXFR;
-	qlen = build_query(q + 2, id, apex, apex_len, qtype, 0,
-			   s->ixfr_asked ? &soa : NULL, want_expire);
-	if (p->key && tsig_sign(&tc, q + 2, &qlen, MSG_MAX, wall_s(), 0)) {
-		rc = fail(res->error, sizeof(res->error), DITTO_EINVAL,
-			  "cannot sign the request");
-		goto out;
-	}
-	q[0] = (uint8_t)(qlen >> 8);
-	q[1] = (uint8_t)qlen;
-	fd = tcp_connect(p, deadline, res->error, sizeof(res->error));
-	if (fd < 0) {
-		rc = fd;
+	t->qtype = s->ixfr_asked ? DNS_T_IXFR : DNS_T_AXFR;
+	t->req_len = build_query(t->req + 2, id, apex, apex_len, t->qtype, 0,
+				 s->ixfr_asked ? &soa : NULL, want_expire);
+	if (key && tsig_sign(&t->tc, t->req + 2, &t->req_len, MSG_MAX, now, 0))
+		return fail(res->error, sizeof(res->error), DITTO_EINVAL,
+			    "cannot sign the request");
+	t->req[0] = (uint8_t)(t->req_len >> 8);
+	t->req[1] = (uint8_t)t->req_len;
+	return 0;
+}
+
+/* One message of the answer: its header and TSIG checked, its records
+ * through the stream. */
+static int transfer_message(struct transfer *t, uint8_t *msg, size_t len)
+{
+	struct stream *s = &t->s;
+	struct xfr_result *res = t->res;
+	ldns_pkt *pkt = NULL;
+	int rc;
+
+	rc = check_response(s->apex, s->apex_len, t->id, t->qtype,
+			    res->messages == 0, &t->tc,
+			    t->now ? t->now : wall_s(), &t->last_signed, msg,
+			    &len, &pkt, res->error, sizeof(res->error));
+	res->messages++;
+	if (rc < 0) {
+		/* A primary that refuses IXFR may still give AXFR. */
 		res->fallback = s->ixfr_asked;
-		goto out;
-	}
-	if (send_all(fd, q, qlen + 2, deadline) != 0) {
-		rc = fail(res->error, sizeof(res->error), DITTO_EIO,
-			  "sending the request failed");
-		res->fallback = s->ixfr_asked;
-		goto out;
-	}
-	while (s->st != ST_DONE) {
-		uint8_t hdr[2];
-		size_t len;
-		ldns_pkt *pkt = NULL;
-		int r = recv_exact(fd, hdr, 2, deadline, io_ms);
-
-		if (r != 0) {
-			rc = fail(res->error, sizeof(res->error), DITTO_ETRUNC,
-				  r > 0 ? "the primary closed the connection "
-					  "before the end of the transfer"
-					: "the transfer stalled or timed out");
-			/* An IXFR cut short says nothing of its history. */
-			res->fallback = s->ixfr_asked;
-			goto out;
-		}
-		len = dns_get16(hdr);
-		if (lim->max_bytes && res->bytes + len + 2 > lim->max_bytes) {
-			rc = fail(res->error, sizeof(res->error), DITTO_ELIMIT,
-				  "transfer larger than %llu bytes",
-				  (unsigned long long)lim->max_bytes);
-			goto out;
-		}
-		if (recv_exact(fd, msg, len, deadline, io_ms) != 0) {
-			rc = fail(res->error, sizeof(res->error), DITTO_ETRUNC,
-				  "a message of the transfer was cut short");
-			res->fallback = s->ixfr_asked;
-			goto out;
-		}
-		res->bytes += len + 2;
-		rc = check_response(apex, apex_len, id, qtype,
-				    res->messages == 0, &tc, &last_signed, msg,
-				    &len, &pkt, res->error, sizeof(res->error));
-		res->messages++;
-		if (rc < 0) {
-			/* A primary that refuses IXFR may still give AXFR. */
-			res->fallback = s->ixfr_asked;
-			ldns_pkt_free(pkt);
-			goto out;
-		}
-		if (res->messages == 1)
-			res->expire = edns_expire(pkt);
-		const ldns_rr_list *an = ldns_pkt_answer(pkt);
-		size_t n = ldns_rr_list_rr_count(an);
-
-		if (n == 0) {
-			ldns_pkt_free(pkt);
-			rc = fail(res->error, sizeof(res->error), DITTO_EINVAL,
-				  "empty message in the transfer");
-			goto out;
-		}
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			struct ditto_wire_rr w;
-
-			if (wire_rr(ldns_rr_list_rr(an, i), buf, &w) < 0)
-				rc = fail(res->error, sizeof(res->error),
-					  DITTO_EINVAL, "malformed record");
-			else
-				rc = stream_rr(s, &w);
-		}
 		ldns_pkt_free(pkt);
-		if (rc < 0) {
-			res->fallback = s->fallback;
-			goto out;
-		}
+		return rc;
 	}
-	if (p->key && !last_signed) {
-		rc = fail(res->error, sizeof(res->error), DITTO_EINVAL,
-			  "TSIG: the last message is not signed");
-		goto out;
+	if (res->messages == 1)
+		res->expire = edns_expire(pkt);
+	const ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t n = ldns_rr_list_rr_count(an);
+
+	if (n == 0) {
+		ldns_pkt_free(pkt);
+		return fail(res->error, sizeof(res->error), DITTO_EINVAL,
+			    "empty message in the transfer");
 	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct ditto_wire_rr w;
+
+		if (wire_rr(ldns_rr_list_rr(an, i), t->buf, &w) < 0)
+			rc = fail(res->error, sizeof(res->error),
+				  DITTO_EINVAL, "malformed record");
+		else
+			rc = stream_rr(s, &w);
+	}
+	ldns_pkt_free(pkt);
+	if (rc < 0)
+		res->fallback = s->fallback;
+	return rc;
+}
+
+/* The stream has ended with its closing SOA: the result. */
+static int transfer_finish(struct transfer *t)
+{
+	struct stream *s = &t->s;
+	struct xfr_result *res = t->res;
+
+	if (t->key && !t->last_signed)
+		return fail(res->error, sizeof(res->error), DITTO_EINVAL,
+			    "TSIG: the last message is not signed");
 	if (s->zone) {
 		struct soa_fields nf;
 
-		if (!contents_soa(s->zone, &nf) || nf.serial != s->new_serial) {
-			rc = fail(res->error, sizeof(res->error), DITTO_EINVAL,
-				  "the transferred zone has no SOA of serial "
-				  "%u", s->new_serial);
-			goto out;
-		}
+		if (!contents_soa(s->zone, &nf) || nf.serial != s->new_serial)
+			return fail(res->error, sizeof(res->error),
+				    DITTO_EINVAL, "the transferred zone has "
+				    "no SOA of serial %u", s->new_serial);
 	}
 	res->up_to_date = s->up_to_date;
 	res->zone = s->zone;
@@ -848,23 +889,146 @@ int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
 		s->seqs = NULL;
 		s->diffs = 0;
 	}
-out:
+	return 0;
+}
+
+/* The primary's messages, each after its 2-byte length, until the
+ * closing SOA. */
+static int transfer_run(struct transfer *t, struct reader *rd)
+{
+	struct xfr_result *res = t->res;
+
+	while (t->s.st != ST_DONE) {
+		uint8_t *p;
+		size_t len;
+		int r = rd->read(rd, 2, &p), rc;
+
+		if (r != 0) {
+			/* An IXFR cut short says nothing of its history. */
+			res->fallback = t->s.ixfr_asked;
+			return fail(res->error, sizeof(res->error),
+				    DITTO_ETRUNC,
+				    r > 0 ? "the primary closed the connection "
+					    "before the end of the transfer"
+					  : "the transfer stalled or timed out");
+		}
+		len = dns_get16(p);
+		if (t->lim->max_bytes &&
+		    res->bytes + len + 2 > t->lim->max_bytes)
+			return fail(res->error, sizeof(res->error),
+				    DITTO_ELIMIT,
+				    "transfer larger than %llu bytes",
+				    (unsigned long long)t->lim->max_bytes);
+		if (rd->read(rd, len, &p) != 0) {
+			res->fallback = t->s.ixfr_asked;
+			return fail(res->error, sizeof(res->error),
+				    DITTO_ETRUNC,
+				    "a message of the transfer was cut short");
+		}
+		res->bytes += len + 2;
+		rc = transfer_message(t, p, len);
+		if (rc < 0)
+			return rc;
+	}
+	return transfer_finish(t);
+}
+
+static int transfer_end(struct transfer *t, struct xfr_result *res, int rc)
+{
 	if (rc < 0 && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "%s",
 			 ditto_strerror(rc));
-	if (fd >= 0)
-		close(fd);
-	tsig_ctx_free(&tc);
-	if (s) {
-		contents_free(s->zone);
-		seqs_free(s->seqs, s->diffs);
-		jdiff_put(s->seq);
+	if (t) {
+		tsig_ctx_free(&t->tc);
+		contents_free(t->s.zone);
+		seqs_free(t->s.seqs, t->s.diffs);
+		jdiff_put(t->s.seq);
+		if (t->buf)
+			ldns_buffer_free(t->buf);
+		free(t);
 	}
-	free(s);
-	free(q);
-	free(msg);
-	ldns_buffer_free(buf);
 	return rc;
+}
+
+int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
+		 size_t apex_len, const struct contents *cur, bool ixfr,
+		 bool want_expire, const struct xfr_limits *lim,
+		 struct xfr_result *res)
+{
+	uint64_t deadline = now_ms() +
+			    (lim->timeout_ms ? lim->timeout_ms : 120000);
+	struct sock_reader sr = {
+		.r.read = sock_read,
+		.fd = -1,
+		.deadline = deadline,
+		.io_ms = lim->io_timeout_ms ? lim->io_timeout_ms : 10000,
+		.buf = malloc(MSG_MAX),
+	};
+	struct transfer *t;
+	int rc = transfer_start(&t, apex, apex_len, cur, ixfr, p->key,
+				want_expire, random_id(), wall_s(), lim, res);
+
+	if (rc == 0 && !sr.buf)
+		rc = DITTO_ENOMEM;
+	if (rc < 0)
+		goto out;
+	sr.fd = tcp_connect(p, deadline, res->error, sizeof(res->error));
+	if (sr.fd < 0) {
+		rc = sr.fd;
+		res->fallback = t->s.ixfr_asked;
+		goto out;
+	}
+	if (send_all(sr.fd, t->req, t->req_len + 2, deadline) != 0) {
+		rc = fail(res->error, sizeof(res->error), DITTO_EIO,
+			  "sending the request failed");
+		res->fallback = t->s.ixfr_asked;
+		goto out;
+	}
+	rc = transfer_run(t, &sr.r);
+out:
+	if (sr.fd >= 0)
+		close(sr.fd);
+	free(sr.buf);
+	return transfer_end(t, res, rc);
+}
+
+int xfr_request(const uint8_t *apex, size_t apex_len,
+		const struct contents *cur, bool ixfr, bool want_expire,
+		const struct tsig_key *key, uint16_t id, uint64_t now,
+		uint8_t *req, size_t cap, size_t *len)
+{
+	static const struct xfr_limits none;
+	struct xfr_result res;
+	struct transfer *t;
+	int rc = transfer_start(&t, apex, apex_len, cur, ixfr, key,
+				want_expire, id, now, &none, &res);
+
+	if (rc == 0 && t->req_len > cap)
+		rc = DITTO_ELIMIT;
+	if (rc == 0) {
+		memcpy(req, t->req + 2, t->req_len);
+		*len = t->req_len;
+	}
+	return transfer_end(t, &res, rc);
+}
+
+int xfr_parse_stream(const uint8_t *apex, size_t apex_len,
+		     const struct contents *cur, bool ixfr,
+		     const struct tsig_key *key, uint16_t id, uint64_t now,
+		     const uint8_t *msgs, size_t len,
+		     const struct xfr_limits *lim, struct xfr_result *res)
+{
+	struct mem_reader m = { .r.read = mem_read, .at = msgs, .left = len };
+	struct transfer *t;
+	int rc = transfer_start(&t, apex, apex_len, cur, ixfr, key, false, id,
+				now, lim, res);
+
+	if (rc == 0) {
+		t->now = now;
+		rc = transfer_run(t, &m.r);
+	}
+	free(m.copy);
+	return transfer_end(t, res, rc);
 }
 
 void xfr_result_free(struct xfr_result *res)

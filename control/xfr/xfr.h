@@ -62,6 +62,28 @@ int xfr_transfer(const struct xfr_peer *p, const uint8_t *apex,
 		 bool want_expire, const struct xfr_limits *lim,
 		 struct xfr_result *res);
 
+/* The request xfr_transfer() sends for apex (IXFR from cur's SOA when
+ * ixfr and cur has one, else AXFR), with the given id, signed with key
+ * at now (seconds since the epoch) when key is set. 0 with the message in
+ * req (*len bytes, no TCP length), or a negative ditto_error. */
+int xfr_request(const uint8_t *apex, size_t apex_len,
+		const struct contents *cur, bool ixfr, bool want_expire,
+		const struct tsig_key *key, uint16_t id, uint64_t now,
+		uint8_t *req, size_t cap, size_t *len);
+
+/* What xfr_transfer() does with the primary's answer, without a socket
+ * (for tests and fuzzing): msgs holds the messages as they came over
+ * TCP, each after its 2-byte length, answering the request that
+ * xfr_request() makes of the same arguments (want_expire false); their
+ * TSIG times are checked against now. The same checks, record stream and
+ * result as xfr_transfer(); bytes after the closing SOA are ignored, as
+ * the connection's would be. */
+int xfr_parse_stream(const uint8_t *apex, size_t apex_len,
+		     const struct contents *cur, bool ixfr,
+		     const struct tsig_key *key, uint16_t id, uint64_t now,
+		     const uint8_t *msgs, size_t len,
+		     const struct xfr_limits *lim, struct xfr_result *res);
+
 /* Frees the zone and the sequences still held. */
 void xfr_result_free(struct xfr_result *res);
 

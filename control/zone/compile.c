@@ -179,7 +179,6 @@ static int sort_names(const struct nameset *names, uint32_t *ids, size_t k)
 	return 0;
 }
 
-
 static int cmp_recs(const void *a, const void *b, void *ctx)
 {
 	const struct zrec *x = a, *y = b;
@@ -307,7 +306,8 @@ static void group_records(struct compiler *c)
 
 	for (size_t i = 0; i < z->nrec; i++)
 		z->recs[i].owner = nameset_get_node(&z->names, z->recs[i].owner);
-	qsort_r(z->recs, z->nrec, sizeof(*z->recs), cmp_recs, z);
+	if (z->nrec)	/* a zone of no records has no array to sort */
+		qsort_r(z->recs, z->nrec, sizeof(*z->recs), cmp_recs, z);
 	for (size_t i = 0; i < z->nrec; i++) {
 		struct zrec *r = &z->recs[i];
 		struct cnode *n = &c->nodes[r->owner];
@@ -394,6 +394,9 @@ static void drop_node_records(struct compiler *c, struct cnode *n,
 		r->dropped = 1;
 		zone_warn(&c->z, r, "record %s, left out", why);
 	}
+	/* Their flags go with them: the answer path follows a CNAME or
+	 * DNAME flag to its RRset. */
+	n->flags &= (uint16_t)~(DITTO_NODE_CNAME | DITTO_NODE_DNAME);
 }
 
 /* The name at rdata offset off of a record whose rdata starts with names. */
@@ -569,6 +572,8 @@ static void check_nodes(struct compiler *c)
 				zone_warn(z, r, "record at a zone cut is "
 					  "occluded, left out");
 			}
+			/* A DNAME left out there redirects nothing. */
+			n->flags &= (uint16_t)~DITTO_NODE_DNAME;
 		}
 	}
 

@@ -260,7 +260,9 @@ static int zone_add_rr(struct parse_state *ps, const struct rrtext_rr *rr,
 			   z->limits.max_records);
 		return DITTO_ELIMIT;
 	}
-	if (z->rdlen + rr->rdlen > z->rdcap) {
+	/* The arena exists once there is a record, even one of empty
+	 * rdata: offsets into it are taken of every record. */
+	if (!z->rdata || z->rdlen + rr->rdlen > z->rdcap) {
 		size_t cap = z->rdcap ? z->rdcap * 2 : 1 << 20;
 		while (cap < z->rdlen + rr->rdlen)
 			cap *= 2;

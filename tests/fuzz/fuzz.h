@@ -1,6 +1,6 @@
 /* Shared pieces of the fuzz targets: the libFuzzer entry point, the sample
- * zone table, and answer() run under several transports with the
- * invariants every response must keep. */
+ * zone table, answer() run under several transports with the invariants
+ * every response must keep, and small zone contents built from text. */
 #ifndef DITTO_FUZZ_H
 #define DITTO_FUZZ_H
 
@@ -26,5 +26,25 @@ void fuzz_answer_all(const struct ditto_zone_table *t, const uint8_t *q,
 /* Copy bytes into an exactly sized buffer and open it; the image owns
  * the copy on success. */
 int fuzz_open_copy(const uint8_t *bytes, size_t size, struct ditto_image **out);
+
+/* Ask img for a sample of its names (each node, a name below it; A, MX,
+ * ANY and DS, the last two with EDNS and DO) through fuzz_answer_all();
+ * parse as there. */
+void fuzz_exercise_image(struct ditto_image *img, bool parse);
+
+/* Abort with why when cond does not hold: the invariants of the targets,
+ * kept in release builds too. (libFuzzer keeps the input that aborted;
+ * the replay program writes it out.) */
+#define FUZZ_CHECK(cond, why) \
+	((cond) ? (void)0 : fuzz_fail(why, __FILE__, __LINE__))
+void fuzz_fail(const char *why, const char *file, int line)
+	__attribute__((noreturn));
+
+struct contents;
+
+/* A zone of the records (presentation text, absolute names; the SOA
+ * first; NULL-terminated) at apex, which must all be accepted; aborts
+ * otherwise. */
+struct contents *fuzz_contents(const char *apex, const char *const *records);
 
 #endif

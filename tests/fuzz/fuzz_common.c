@@ -6,6 +6,7 @@
 #include <ldns/ldns.h>
 
 #include "compile.h"
+#include "contents.h"
 #include "ditto/wire.h"
 #include "fuzz.h"
 #include "sample_zone.h"
@@ -146,4 +147,113 @@ void fuzz_answer_all(const struct ditto_zone_table *t, const uint8_t *q,
 	len = ditto_answer(t, &cfg, inplace, qlen, inplace, cap, 0, &info);
 	check(q, qlen, inplace, len, cap, parse);
 	free(inplace);
+}
+
+void fuzz_exercise_image(struct ditto_image *img, bool parse)
+{
+	static const uint16_t types[] = { DNS_T_A, DNS_T_MX, DNS_T_ANY,
+					  DNS_T_DS };
+	struct ditto_zone_table *t0 = ditto_zone_table_new();
+	struct ditto_zone_table *t = ditto_zone_table_with(t0, img, NULL);
+	uint32_t n = img->hdr->node_count;
+	uint32_t step = n > 16 ? n / 16 : 1;
+	uint8_t q[DNS_HDR_LEN + 2 + 256 + 4 + 11];
+
+	ditto_zone_table_free(t0);
+	for (uint32_t i = 0; i < n; i += step) {
+		const struct ditto_node *node = &img->nodes[i];
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+			int below = (int)(k & 1);
+			size_t o = DNS_HDR_LEN;
+			memset(q, 0, DNS_HDR_LEN);
+			dns_put16(q, 0x4242);
+			dns_put16(q + 4, 1);
+			if (below && node->name_len + 2 <= 255) {
+				memcpy(q + o, "\001z", 2);
+				o += 2;
+			}
+			memcpy(q + o, img->names + node->name, node->name_len);
+			o += node->name_len;
+			dns_put16(q + o, types[k]);
+			dns_put16(q + o + 2, DNS_CLASS_IN);
+			o += 4;
+			if (k >= 2) {	/* EDNS with DO */
+				static const uint8_t opt[11] = {
+					0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0 };
+				memcpy(q + o, opt, sizeof(opt));
+				o += sizeof(opt);
+				dns_put16(q + 10, 1);
+			}
+			fuzz_answer_all(t, q, o, parse);
+		}
+	}
+	ditto_zone_table_free(t);
+}
+
+void fuzz_fail(const char *why, const char *file, int line)
+{
+	fprintf(stderr, "%s:%d: fuzz invariant broken: %s\n", file, line, why);
+	abort();
+}
+
+struct fuzz_rr {
+	struct ditto_wire_rr w;
+	uint8_t owner[255];
+	uint8_t rdata[4096];
+};
+
+/* A record from text, in static storage the next 63 calls leave alone. */
+static const struct ditto_wire_rr *fuzz_rr(const char *text)
+{
+	static struct fuzz_rr pool[64];
+	static unsigned next;
+	struct fuzz_rr *t = &pool[next++ % 64];
+	ldns_rr *r = NULL;
+	ldns_buffer *b = ldns_buffer_new(4096);
+
+	if (!b || ldns_rr_new_frm_str(&r, text, 3600, NULL, NULL) !=
+		      LDNS_STATUS_OK ||
+	    ldns_rr_rdata2buffer_wire(b, r) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(b) > sizeof(t->rdata)) {
+		fprintf(stderr, "fuzz: record does not parse: %s\n", text);
+		abort();
+	}
+	const ldns_rdf *o = ldns_rr_owner(r);
+
+	t->w.owner_len = ldns_rdf_size(o);
+	memcpy(t->owner, ldns_rdf_data(o), t->w.owner_len);
+	t->w.owner = t->owner;
+	t->w.type = (uint16_t)ldns_rr_get_type(r);
+	t->w.rrclass = (uint16_t)ldns_rr_get_class(r);
+	t->w.ttl = ldns_rr_ttl(r);
+	t->w.rdlen = ldns_buffer_position(b);
+	memcpy(t->rdata, ldns_buffer_begin(b), t->w.rdlen);
+	t->w.rdata = t->rdata;
+	ldns_buffer_free(b);
+	ldns_rr_free(r);
+	return &t->w;
+}
+
+struct contents *fuzz_contents(const char *apex, const char *const *records)
+{
+	uint8_t wire[255];
+	ldns_rdf *a = ldns_dname_new_frm_str(apex);
+
+	if (!a || ldns_rdf_size(a) > sizeof(wire))
+		abort();
+	size_t len = ldns_rdf_size(a);
+
+	dns_name_lower(wire, ldns_rdf_data(a), len);
+	ldns_rdf_deep_free(a);
+	struct contents *c = contents_new(wire, len);
+
+	for (size_t i = 0; c && records[i]; i++)
+		if (contents_add(c, fuzz_rr(records[i]), 0) != 0) {
+			fprintf(stderr, "fuzz: record refused: %s\n",
+				records[i]);
+			abort();
+		}
+	if (!c)
+		abort();
+	return c;
 }

@@ -1,16 +1,21 @@
 /* A main() for the fuzz targets where libFuzzer is not used (gcc, or the
  * test suite): run each file, or every file in each directory, through
  * LLVMFuzzerTestOneInput; with --random N, also N inputs mutated from
- * those seeds by a fixed PRNG, so a run is reproducible. */
+ * those seeds by a fixed PRNG, so a run is reproducible. An input that
+ * aborts (a sanitizer report, a broken invariant) is written to
+ * fuzz-crash-<pid> in the working directory, to be run again alone. */
 #ifdef DITTO_FUZZ_REPLAY
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rng.h"
 #include "fuzz.h"
@@ -73,6 +78,56 @@ static int add_path(const char *path)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* The input being run, for the abort handler. */
+static const uint8_t *volatile current;
+static volatile size_t current_len;
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			return;
+		p = (const uint8_t *)p + w;
+		n -= (size_t)w;
+	}
+}
+
+/* Async-signal-safe: the input to a file, then the default action. */
+static void on_abort(int sig)
+{
+	char path[64] = "fuzz-crash-";
+	size_t o = strlen(path);
+	char digits[20];
+	int nd = 0;
+
+	for (long pid = getpid(); pid && nd < 20; pid /= 10)
+		digits[nd++] = (char)('0' + pid % 10);
+	while (nd)
+		path[o++] = digits[--nd];
+	path[o] = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0 && current) {
+		write_all(fd, current, current_len);
+		close(fd);
+		write_all(2, "input written to ", 17);
+		write_all(2, path, o);
+		write_all(2, "\n", 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void run(const uint8_t *in, size_t len)
+{
+	current = in;
+	current_len = len;
+	LLVMFuzzerTestOneInput(in, len);
+	current = NULL;
 }
 
 static uint64_t rng_state = 0x5eed5eed5eed5eedULL;
@@ -177,8 +232,14 @@ int main(int argc, char **argv)
 			"(no inputs found)\n", argv[0]);
 		return 1;
 	}
-	for (size_t i = 0; i < nseeds; i++)
-		LLVMFuzzerTestOneInput(seeds[i].data, seeds[i].len);
+	signal(SIGABRT, on_abort);
+	for (size_t i = 0; i < nseeds; i++) {
+		/* exactly sized, as the random inputs are */
+		uint8_t *in = malloc(seeds[i].len ? seeds[i].len : 1);
+		memcpy(in, seeds[i].data, seeds[i].len);
+		run(in, seeds[i].len);
+		free(in);
+	}
 
 	uint8_t *buf = malloc(REPLAY_MAX + 1);
 	for (unsigned long i = 0; i < random_n; i++) {
@@ -188,7 +249,7 @@ int main(int argc, char **argv)
 		/* an exactly sized copy, so overreads are caught */
 		uint8_t *in = malloc(len ? len : 1);
 		memcpy(in, buf, len);
-		LLVMFuzzerTestOneInput(in, len);
+		run(in, len);
 		free(in);
 	}
 	free(buf);
