@@ -97,6 +97,7 @@ static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 		c->loff[labels++] = (uint8_t)(p - DNS_HDR_LEN);
 		p += 1u + l;
 	}
+	c->loff[labels] = (uint8_t)(p - DNS_HDR_LEN);	/* the root label */
 	n = p + 1 - DNS_HDR_LEN;
 	lower_copy(c->name, q + DNS_HDR_LEN, n);
 	c->len = (uint8_t)n;
@@ -322,6 +323,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			c->name[n++] = dns_lower(pkt[pos + i]);
 		pos += 1u + l;
 	}
+	c->loff[labels] = (uint8_t)n;	/* the root label */
 	c->name[n++] = 0;
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;

@@ -427,6 +427,55 @@ static void test_dname_synthesizes_cname_with_dname_ttl_and_continues(void)
 	h_resp_free(&r);
 }
 
+/* A DNAME at the root's apex (found by fuzz-zonefile): the synthesized
+ * CNAME's length counted a label offset the query name never set, and
+ * the answer carried stale buffer bytes. Every byte of the answer must
+ * be the engine's: it parses, and it ends where its records do. (ASan
+ * saw the read of the unset offset before the fix.) */
+static void test_dname_at_the_root_apex_synthesizes_a_whole_cname(void)
+{
+	struct ditto_image *img = h_image(
+		"$ORIGIN .\n$TTL 300\n@ SOA ns.example. host.example. 1 2 3 4 5\n"
+		"@ NS ns.example.\n@ DNAME target.\n", NULL);
+	struct ditto_zone_table *t;
+	struct h_resp r;
+
+	CU_ASSERT_FATAL(img != NULL);
+	t = h_table(img, NULL);
+	for (const char *const *q = (const char *const[]){ "z.", "a.b.c.", NULL };
+	     *q; q++) {
+		char want[64];
+
+		/* Over TCP: the chain does not fit 512 bytes. */
+		struct h_query hq = { .id = 1, .qname = *q, .qtype = DNS_T_MX };
+		struct h_answer_opts o = { .flags = DITTO_ANSWER_TCP };
+
+		h_ask(t, &hq, &o, &r);
+		CU_ASSERT_FATAL(r.pkt != NULL);
+		snprintf(want, sizeof(want), "%starget.", *q);
+		CU_ASSERT_TRUE(h_rr_has(&r, AN, ".", DNS_T_DNAME, "target."));
+		CU_ASSERT_TRUE(h_rr_has(&r, AN, *q, DNS_T_CNAME, want));
+		/* target. is under the root too: the chain goes on to the
+		 * chain limit, each link whole. */
+		CU_ASSERT(h_rr_count(&r, AN, DNS_T_CNAME) >= 1);
+		size_t end = 12, n = h_count(&r, 0) + h_count(&r, 1) +
+				    h_count(&r, 2) + h_count(&r, 3);
+
+		end = h_skip_name(r.wire, r.len, end) + 4;	/* question */
+		for (size_t i = 1; i < n && end; i++) {
+			end = h_skip_name(r.wire, r.len, end);
+			if (end && end + 10 <= r.len)
+				end += 10 + dns_get16(r.wire + end + 8);
+			else
+				end = 0;
+		}
+		CU_ASSERT_EQUAL(end, r.len);
+		h_resp_free(&r);
+	}
+	ditto_zone_table_free(t);
+	ditto_image_free(img);
+}
+
 static void test_dname_owner_itself_is_not_redirected(void)
 {
 	struct h_resp r;
@@ -1455,6 +1504,7 @@ int main(void)
 		T(test_cname_loop_terminates),
 		T(test_dname_synthesizes_cname_with_dname_ttl_and_continues),
 		T(test_dname_owner_itself_is_not_redirected),
+		T(test_dname_at_the_root_apex_synthesizes_a_whole_cname),
 		T(test_dname_to_missing_in_zone_target_is_nxdomain),
 		T(test_dname_synthesis_too_long_is_yxdomain),
 		T(test_dname_synthesis_that_fits_is_not_yxdomain),
