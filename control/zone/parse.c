@@ -305,6 +305,29 @@ static int zone_add_rr(struct parse_state *ps, const struct rrtext_rr *rr,
 	return 0;
 }
 
+/* Whether ldns reads back, as a resolver would, the rdata its text
+ * parser wrote: that parser can write what no reader takes (an NSEC3
+ * next hashed owner with a '=' inside has a length byte counting the
+ * text, not the bytes decoded). */
+static bool reads_back(ldns_rr_type type, const uint8_t *rdata, size_t len)
+{
+	uint8_t *wire = malloc(len + 2);
+	ldns_rr *rr = ldns_rr_new_frm_type(type);
+	size_t pos = 0;
+	bool ok = wire && rr;
+
+	if (ok) {
+		wire[0] = (uint8_t)(len >> 8);
+		wire[1] = (uint8_t)len;
+		memcpy(wire + 2, rdata, len);
+		ok = ldns_wire2rdf(rr, wire, len + 2, &pos) == LDNS_STATUS_OK &&
+		     pos == len + 2;
+	}
+	ldns_rr_free(rr);
+	free(wire);
+	return ok;
+}
+
 /* Keep a record ldns read, once it is one of class IN with an absolute
  * owner and rdata that fits. */
 static int zone_add_ldns_rr(struct parse_state *ps, const ldns_rr *lrr,
@@ -336,6 +359,14 @@ static int zone_add_ldns_rr(struct parse_state *ps, const ldns_rr *lrr,
 	    ldns_buffer_position(buf) > RRTEXT_RDATA_MAX) {
 		ldns_buffer_free(buf);
 		zone_error(z, &at, "rdata does not fit in wire format");
+		return 0;
+	}
+	if (!reads_back(ldns_rr_get_type(lrr), ldns_buffer_begin(buf),
+			ldns_buffer_position(buf))) {
+		ldns_buffer_free(buf);
+		zone_error(z, &at, "rdata that no resolver could read (for an "
+			   "NSEC3, a next hashed owner that is not base32hex "
+			   "without padding)");
 		return 0;
 	}
 	rr->rdlen = ldns_buffer_position(buf);
