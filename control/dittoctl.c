@@ -109,13 +109,6 @@ static void print_pair(const char *ka, json_object *a, const char *kb,
 	json_object_put(o);
 }
 
-static json_object *jget(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
 static const char *duration(long long s, char *buf, size_t cap)
 {
 	if (s < 0)

@@ -12,22 +12,6 @@
 #define EDNS_EXPIRE 9
 #define EDNS_PAYLOAD 1232
 
-size_t msg_skip_name(const uint8_t *m, size_t len, size_t p)
-{
-	for (unsigned hops = 0; p < len && hops < 128; hops++) {
-		uint8_t l = m[p];
-
-		if (l == 0)
-			return p + 1;
-		if ((l & 0xc0) == 0xc0)
-			return p + 2 <= len ? p + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		p += 1u + l;
-	}
-	return 0;
-}
-
 void edns_of_request(const uint8_t *req, size_t len, size_t qend,
 		     struct req_edns *e)
 {
@@ -39,8 +23,7 @@ void edns_of_request(const uint8_t *req, size_t len, size_t qend,
 	for (unsigned i = 0; i < n && p < len; i++) {
 		size_t at = p;
 
-		p = msg_skip_name(req, len, p);
-		if (!p || p + 10 > len)
+		if (!dns_skip_name(req, len, &p) || p + 10 > len)
 			return;
 		size_t rdlen = dns_get16(req + p + 8);
 

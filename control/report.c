@@ -24,7 +24,7 @@ const char *jstr(json_object *o, const char *key, const char *dflt)
 		       json_object_get_string(v) : dflt;
 }
 
-static json_object *jget(json_object *o, const char *key)
+json_object *jget(json_object *o, const char *key)
 {
 	json_object *v;
 

@@ -41,6 +41,7 @@ bool report_health(const struct node_view *v, unsigned max_bad, char *why,
 /* Small readers of the answers: a member's integer (dflt when absent) or
  * string (dflt when absent). */
 long long jint(json_object *o, const char *key, long long dflt);
+json_object *jget(json_object *o, const char *key);	/* or NULL */
 const char *jstr(json_object *o, const char *key, const char *dflt);
 
 #endif

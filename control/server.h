@@ -237,9 +237,6 @@ struct req_edns {
 };
 void edns_of_request(const uint8_t *req, size_t len, size_t qend,
 		     struct req_edns *e);
-/* The offset past the name (compressed or not) at p in message m; 0 when
- * it is malformed or runs past len. */
-size_t msg_skip_name(const uint8_t *m, size_t len, size_t p);
 /* Append an OPT record, with EXPIRE of expire seconds when expire >= 0;
  * ARCOUNT + 1. 0, or -1 when it does not fit. */
 int edns_append(uint8_t *msg, size_t *len, size_t cap, int64_t expire);

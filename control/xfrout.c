@@ -101,12 +101,12 @@ static int out_rr(struct out *o, const struct ditto_wire_rr *w)
  * the end of the rdata. */
 static int64_t ixfr_serial(const uint8_t *req, size_t len, size_t qend)
 {
-	size_t p;
+	size_t p = qend;
 
 	if (dns_get16(req + 6) != 0 || dns_get16(req + 8) < 1)
 		return -1;
-	p = msg_skip_name(req, len, qend);
-	if (!p || p + 10 > len || dns_get16(req + p) != DNS_T_SOA)
+	if (!dns_skip_name(req, len, &p) || p + 10 > len ||
+	    dns_get16(req + p) != DNS_T_SOA)
 		return -1;
 	size_t rdlen = dns_get16(req + p + 8);
 

@@ -108,24 +108,6 @@ static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 	return true;
 }
 
-static bool skip_name(const uint8_t *p, size_t len, size_t *pos)
-{
-	for (;;) {
-		if (*pos >= len)
-			return false;
-		uint8_t l = p[*pos];
-		if ((l & 0xc0) == 0xc0) {
-			*pos += 2;
-			return *pos <= len;
-		}
-		if (l > 63)
-			return false;
-		*pos += 1u + l;
-		if (l == 0)
-			return true;
-	}
-}
-
 static bool parse_opt(const uint8_t *o, size_t rdlen, struct query *qr)
 {
 	for (size_t p = 0; p < rdlen;) {
@@ -157,7 +139,7 @@ static bool parse_records(const uint8_t *q, size_t qlen, struct query *qr)
 		 ar = dns_get16(q + 10);
 
 	for (unsigned i = 0; i < an + ns + ar; i++) {
-		if (!skip_name(q, qlen, &p) || qlen - p < 10)
+		if (!dns_skip_name(q, qlen, &p) || qlen - p < 10)
 			return false;
 		uint16_t type = dns_get16(q + p);
 		size_t rdlen = dns_get16(q + p + 8);
@@ -746,8 +728,6 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	if (p->rcode != DNS_R_NOERROR ||
 	    (qr->qclass != DNS_CLASS_IN && qr->qclass != DNS_CLASS_ANY))
 		return;
-	if (unlikely(!zones))
-		return;		/* ditto_answer_badcookie(): no answer wanted */
 	p->zone = zone_table_match_labels(zones, p->c0.name, p->c0.len,
 					  p->c0.loff, p->c0.labels);
 	if (unlikely(qr->qtype == DNS_T_DS) && p->zone)
@@ -932,7 +912,7 @@ size_t ditto_answer_to_badcookie(uint8_t *r, size_t len)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
 		at = p;
-		if (!skip_name(r, len, &p) || len - p < 10)
+		if (!dns_skip_name(r, len, &p) || len - p < 10)
 			return 0;
 		p += 10;
 		if (dns_get16(r + p - 2) > len - p)

@@ -97,6 +97,27 @@ static inline bool dns_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
  * label type, more than 255 bytes, or no end within max. */
 size_t dns_name_len(const uint8_t *p, size_t max);
 
+/* Past the name (compressed or not) at *pos in message p of len bytes:
+ * true with *pos after it, or false when it is malformed or runs past
+ * len. A pointer ends the name: where it points is not followed. */
+static inline bool dns_skip_name(const uint8_t *p, size_t len, size_t *pos)
+{
+	for (;;) {
+		if (*pos >= len)
+			return false;
+		uint8_t l = p[*pos];
+		if ((l & 0xc0) == 0xc0) {
+			*pos += 2;
+			return *pos <= len;
+		}
+		if (l > 63)
+			return false;
+		*pos += 1u + l;
+		if (l == 0)
+			return true;
+	}
+}
+
 /* Labels of a well-formed uncompressed wire name, root excluded. */
 unsigned dns_name_labels(const uint8_t *name);
 
