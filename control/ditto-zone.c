@@ -72,6 +72,25 @@ static int cmd_compile(int argc, char **argv, bool write)
 	return 0;
 }
 
+/* Print the answer section of a rendered message. */
+static int dump_message(const char *path, const uint8_t *buf, size_t len)
+{
+	ldns_pkt *pkt = NULL;
+
+	if (!len || ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {
+		fprintf(stderr, "%s: an NSEC3 record does not render\n", path);
+		return 1;
+	}
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	for (size_t j = 0; j < ldns_rr_list_rr_count(an); j++) {
+		char *s = ldns_rr2str(ldns_rr_list_rr(an, j));
+		fputs(s, stdout);
+		free(s);
+	}
+	ldns_pkt_free(pkt);
+	return 0;
+}
+
 static int cmd_dump(int argc, char **argv)
 {
 	struct ditto_image *img;
@@ -113,6 +132,10 @@ static int cmd_dump(int argc, char **argv)
 			ldns_pkt_free(pkt);
 		}
 	}
+	/* The NSEC3 chain is no part of the tree of nodes. */
+	for (uint32_t i = 0; img->nsec3 && i < img->nsec3->count && rc == 0; i++)
+		rc = dump_message(argv[1], buf, ditto_image_render_denial(
+				img, img->nsec3_entries[i].block, buf, sizeof(buf)));
 	ditto_image_free(img);
 	return rc;
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   libdpdk-dev dpdk libldns-dev ldnsutils libssl-dev liburcu-dev
   libjemalloc-dev libcunit1-dev libyaml-dev libjson-c-dev libmicrohttpd-dev
   clang libclang-rt-14-dev
-  knot knot-dnsutils bind9 bind9-dnsutils dnsperf nsd python3 python3-dnspython bird2
+  knot knot-dnsutils bind9 bind9-dnsutils bind9-utils dnsperf nsd unbound python3 python3-dnspython bird2
   iproute2 ethtool iputils-ping socat
 )
 

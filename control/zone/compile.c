@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ditto/dnssec.h"
 #include "ditto/error.h"
 #include "ditto/hash.h"
 #include "ditto/image.h"
@@ -74,7 +76,20 @@ struct compiler {
 	size_t nrrsets, caprrsets;
 	struct bbuf *bb, *xb;	/* main and extra block builders */
 	const struct zrec *soa;
+	/* NSEC3 records and the RRSIGs over them: no nodes (see image.h) */
+	struct zrec *n3recs;
+	size_t nn3, capn3;
+	bool signed_zone;
+	/* denial data (layout) */
+	struct ditto_denial *denial;
+	struct ditto_nsec3_hdr n3hdr;
+	struct ditto_nsec3_entry *n3e;
+	size_t nn3e;
+	uint32_t image_flags;
+	unsigned dnssec_warnings;
 };
+
+#define N3ONLY 0xfffffffeu	/* a name's mark: it owns NSEC3 data only */
 
 static const uint8_t *rec_rdata(const struct zone *z, const struct zrec *r)
 {
@@ -219,6 +234,8 @@ static int build_nodes(struct compiler *c)
 		size_t len;
 		const uint8_t *n = nameset_name(&z->names, owners[i], &len);
 		uint8_t name[256];
+		if (nameset_get_node(&z->names, owners[i]) == N3ONLY)
+			continue;
 		memcpy(name, n, len);
 		if (!dns_name_is_sub(name, len, z->apex, z->apex_len))
 			continue;
@@ -227,8 +244,18 @@ static int build_nodes(struct compiler *c)
 		size_t off = 0;
 		while (len - off > z->apex_len) {
 			off += 1u + name[off];
-			if (nameset_find(&z->names, name + off, len - off) >= 0)
+			int64_t have = nameset_find(&z->names, name + off,
+						    len - off);
+			if (have >= 0) {
+				/* An NSEC3 owner with names below it is a
+				 * name of the tree after all. */
+				if (nameset_get_node(&z->names, (uint32_t)have) ==
+				    N3ONLY)
+					nameset_set_node(&z->names,
+							 (uint32_t)have,
+							 DITTO_NONE);
 				break;
+			}
 			int64_t id = nameset_add(&z->names, name + off,
 						 len - off);
 			if (id < 0) {
@@ -256,7 +283,8 @@ static int build_nodes(struct compiler *c)
 	for (size_t off = 0; off < z->names.len;) {
 		size_t len = z->names.data[off + 4];
 		if (dns_name_is_sub(z->names.data + off + 5, len, z->apex,
-				    z->apex_len))
+				    z->apex_len) &&
+		    nameset_get_node(&z->names, (uint32_t)off) != N3ONLY)
 			ids[k++] = (uint32_t)off;
 		off += 5u + len;
 	}
@@ -297,6 +325,47 @@ out:
 	free(owners);
 	free(ids);
 	return rc;
+}
+
+/* NSEC3 records and the RRSIGs that cover them belong to the hashed chain,
+ * not to the tree of names: set them aside before the nodes are built, and
+ * mark the owners that hold nothing else. An NSEC3 whose owner is no child
+ * of the apex stays an ordinary record. */
+static int set_aside_nsec3(struct compiler *c)
+{
+	struct zone *z = &c->z;
+	size_t k = 0;
+
+	for (size_t i = 0; i < z->nrec; i++) {
+		struct zrec *r = &z->recs[i];
+		size_t len;
+		const uint8_t *name = nameset_name(&z->names, r->owner, &len);
+		bool n3 = r->type == DNS_T_NSEC3 ||
+			  (r->type == DNS_T_RRSIG && r->rdlen >= 2 &&
+			   dns_get16(rec_rdata(z, r)) == DNS_T_NSEC3);
+		if (r->type == DNS_T_RRSIG)
+			c->signed_zone = true;
+		if (n3 && len > z->apex_len && len - 1 - name[0] == z->apex_len &&
+		    dns_name_is_sub(name, len, z->apex, z->apex_len)) {
+			if (c->nn3 == c->capn3) {
+				size_t cap = c->capn3 ? c->capn3 * 2 : 1024;
+				struct zrec *p = realloc(c->n3recs,
+							 cap * sizeof(*p));
+				if (!p)
+					return DITTO_ENOMEM;
+				c->n3recs = p;
+				c->capn3 = cap;
+			}
+			c->n3recs[c->nn3++] = *r;
+			nameset_set_node(&z->names, r->owner, N3ONLY);
+		} else {
+			z->recs[k++] = *r;
+		}
+	}
+	z->nrec = k;
+	for (size_t i = 0; i < z->nrec; i++)
+		nameset_set_node(&z->names, z->recs[i].owner, DITTO_NONE);
+	return 0;
 }
 
 /* Sort records by node and type, drop duplicates, unify RRset TTLs. */
@@ -727,13 +796,12 @@ static void bb_add_target(struct bbuf *b, const uint8_t *name, size_t len,
 	t->code = code;
 }
 
-/* Append one RR whose owner is reached by owner_code. */
-static void bb_rr(struct bbuf *b, uint16_t owner_code, uint16_t type,
-		  uint32_t ttl, const uint8_t *rd, size_t rdlen)
+/* Append one RR after its owner: type, class, TTL, rdata. */
+static void bb_rr_body(struct bbuf *b, uint16_t type, uint32_t ttl,
+		       const uint8_t *rd, size_t rdlen)
 {
 	uint8_t hdr[10];
 
-	bb_ptr(b, owner_code);
 	dns_put16(hdr, type);
 	dns_put16(hdr + 2, DNS_CLASS_IN);
 	dns_put32(hdr + 4, ttl);
@@ -785,6 +853,23 @@ done:
 	else
 		dns_put16(b->data + rdstart - 2, (unsigned)(b->len - rdstart));
 	b->rr_count++;
+}
+
+/* Append one RR whose owner is reached by owner_code. */
+static void bb_rr(struct bbuf *b, uint16_t owner_code, uint16_t type,
+		  uint32_t ttl, const uint8_t *rd, size_t rdlen)
+{
+	bb_ptr(b, owner_code);
+	bb_rr_body(b, type, ttl, rd, rdlen);
+}
+
+/* Append one RR with its owner written out (a denial block's). */
+static void bb_rr_named(struct bbuf *b, const uint8_t *owner, size_t len,
+			uint16_t type, uint32_t ttl, const uint8_t *rd,
+			size_t rdlen)
+{
+	bb_name(b, owner, len, true);
+	bb_rr_body(b, type, ttl, rd, rdlen);
 }
 
 static int heap_reserve(struct compiler *c, size_t n)
@@ -1040,6 +1125,497 @@ static int render_soa_negative(struct compiler *c, struct ditto_image_hdr *h)
 	return DITTO_ESEMANTIC;
 }
 
+/* ---- denial of existence (DNSSEC) ------------------------------------ */
+
+#define DNSSEC_WARN_SHOWN 20	/* warnings written out per compile */
+
+static void dnssec_warn(struct compiler *c, const struct zrec *r,
+			const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A problem of the signed data: reported, never a refusal (the primary
+ * signed the zone; resolvers judge it). Past the first few, counted. */
+static void dnssec_warn(struct compiler *c, const struct zrec *r,
+			const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	if (c->dnssec_warnings++ >= DNSSEC_WARN_SHOWN) {
+		c->z.out->warnings++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	zone_warn(&c->z, r, "DNSSEC: %s", msg);
+}
+
+static bool covers(const struct zone *z, const struct zrec *r, uint16_t type)
+{
+	return r->type == DNS_T_RRSIG && !r->dropped && r->rdlen >= 2 &&
+	       dns_get16(rec_rdata(z, r)) == type;
+}
+
+/* A denial block: the records of type among recs[from, to) and the RRSIGs
+ * there that cover them, each with its owner written out down to the apex,
+ * so the block serves in the answer to any name of the zone. */
+static int emit_denial(struct compiler *c, const uint8_t *owner, size_t len,
+		       const struct zrec *recs, size_t from, size_t to,
+		       uint16_t type, bool (*keep)(const struct compiler *,
+						   const struct zrec *),
+		       uint32_t *off)
+{
+	const struct zone *z = &c->z;
+	struct bbuf *b = c->bb;
+	bool sig = false;
+
+	*off = DITTO_NONE;
+	bb_owner_context(c, b, 0);
+	for (size_t i = from; i < to; i++) {
+		const struct zrec *r = &recs[i];
+		if (r->type == type && !r->dropped && (!keep || keep(c, r)))
+			bb_rr_named(b, owner, len, r->type, r->ttl,
+				    rec_rdata(z, r), r->rdlen);
+	}
+	if (b->rr_count == 0)
+		return 0;
+	for (size_t i = from; i < to; i++)
+		if (covers(z, &recs[i], type)) {
+			bb_rr_named(b, owner, len, DNS_T_RRSIG, recs[i].ttl,
+				    rec_rdata(z, &recs[i]), recs[i].rdlen);
+			sig = true;
+		}
+	if (!sig) {
+		char t[1024];
+		dnssec_warn(c, &recs[from], "%s type %u has no RRSIG",
+			    dns_name_to_text(owner, t, sizeof(t)), type);
+	}
+	return bb_emit(c, b, &recs[from], off);
+}
+
+/* Every authoritative RRset signed (RFC 4035 2.2): what a validator
+ * needs. Delegations sign only their DS and NSEC; glue nothing. */
+static void check_signatures(struct compiler *c)
+{
+	const struct zone *z = &c->z;
+
+	for (size_t i = 0; i < c->nnodes; i++) {
+		const struct cnode *n = &c->nodes[i];
+		if (n->flags & DITTO_NODE_GLUE)
+			continue;
+		for (uint32_t k = n->first; k < n->first + n->count; k++) {
+			const struct zrec *r = &z->recs[k];
+			if (r->dropped || r->type == DNS_T_RRSIG ||
+			    (k > n->first && r->type == z->recs[k - 1].type &&
+			     !z->recs[k - 1].dropped))
+				continue;
+			if ((n->flags & DITTO_NODE_DELEG) &&
+			    r->type != DNS_T_DS && r->type != DNS_T_NSEC)
+				continue;
+			bool sig = false;
+			for (uint32_t j = n->first; j < n->first + n->count; j++)
+				sig |= covers(z, &z->recs[j], r->type);
+			if (!sig) {
+				char t[1024];
+				size_t len;
+				dnssec_warn(c, r, "%s type %u is not signed",
+					    dns_name_to_text(node_name(
+						    c, (uint32_t)i, &len), t,
+						    sizeof(t)), r->type);
+			}
+		}
+	}
+}
+
+/* "*.<name>" in out; false when it would be too long. */
+static bool wildcard_of(const uint8_t *name, size_t len, uint8_t *out,
+			size_t *olen)
+{
+	if (len + 2 > DITTO_MAX_NAME)
+		return false;
+	out[0] = 1;
+	out[1] = '*';
+	memcpy(out + 2, name, len);
+	*olen = len + 2;
+	return true;
+}
+
+/* The NSEC at or before name in canonical order, searched in the subtree
+ * [from, last] of a node known to come before it. */
+static uint32_t nsec_before(const struct compiler *c,
+			    const struct ditto_denial *d, uint32_t from,
+			    uint32_t last, const uint8_t *name)
+{
+	uint32_t lo = from, hi = last;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+		size_t len;
+		if (ditto_name_canon_cmp(node_name(c, mid, &len), name) < 0)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return d[lo].nodata;
+}
+
+static bool nsec_next_is(const struct compiler *c, const struct cnode *n,
+			 const uint8_t *next, size_t nlen)
+{
+	const struct zone *z = &c->z;
+
+	for (uint32_t k = n->first; k < n->first + n->count; k++) {
+		const struct zrec *r = &z->recs[k];
+		uint8_t lc[256];
+		if (r->type != DNS_T_NSEC || r->dropped)
+			continue;
+		size_t l = dns_name_len(rec_rdata(z, r), r->rdlen);
+		if (!l || l != nlen)
+			return false;
+		dns_name_lower(lc, rec_rdata(z, r), l);
+		return memcmp(lc, next, nlen) == 0;
+	}
+	return false;
+}
+
+static int build_nsec(struct compiler *c)
+{
+	const struct zone *z = &c->z;
+	size_t n = c->nnodes;
+	struct ditto_denial *d = c->denial;
+	uint32_t prev = DITTO_NONE, first_own = DITTO_NONE, last_own = DITTO_NONE;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cnode *nd = &c->nodes[i];
+		uint32_t own = DITTO_NONE;
+		size_t len;
+		const uint8_t *name = node_name(c, (uint32_t)i, &len);
+		char t[1024];
+
+		if (!(nd->flags & DITTO_NODE_GLUE) &&
+		    (rc = emit_denial(c, name, len, z->recs, nd->first,
+				      nd->first + nd->count, DNS_T_NSEC, NULL,
+				      &own)) < 0)
+			return rc;
+		if (own != DITTO_NONE) {
+			/* The chain: each NSEC names the next owner. */
+			if (last_own != DITTO_NONE) {
+				const struct cnode *pn = &c->nodes[last_own];
+				if (!nsec_next_is(c, pn, name, len))
+					dnssec_warn(c, &z->recs[pn->first],
+						    "the NSEC chain skips %s",
+						    dns_name_to_text(
+							    name, t, sizeof(t)));
+			}
+			if (first_own == DITTO_NONE)
+				first_own = (uint32_t)i;
+			last_own = (uint32_t)i;
+			prev = own;
+		} else if (!(nd->flags & (DITTO_NODE_GLUE | DITTO_NODE_ENT)) &&
+			   nd->count) {
+			dnssec_warn(c, &z->recs[nd->first], "no NSEC at %s",
+				    dns_name_to_text(name, t, sizeof(t)));
+		}
+		d[i] = (struct ditto_denial){ .nodata = prev,
+					      .nodata2 = DITTO_NONE,
+					      .wild = DITTO_NONE,
+					      .last = (uint32_t)i,
+					      .encloser = DITTO_NONE };
+	}
+	if (last_own != DITTO_NONE && first_own == 0 &&
+	    !nsec_next_is(c, &c->nodes[last_own], z->apex, z->apex_len))
+		dnssec_warn(c, &z->recs[c->nodes[last_own].first],
+			    "the last NSEC does not lead back to the apex");
+	for (size_t i = n; i-- > 1;) {
+		uint32_t p = c->nodes[i].parent;
+		if (d[i].last > d[p].last)
+			d[p].last = d[i].last;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cnode *nd = &c->nodes[i];
+		uint8_t w[256];
+		size_t len, wl;
+		const uint8_t *name = node_name(c, (uint32_t)i, &len);
+		if (nd->wildcard != DITTO_NONE ||
+		    (nd->flags & (DITTO_NODE_GLUE | DITTO_NODE_DELEG)) ||
+		    !wildcard_of(name, len, w, &wl))
+			continue;
+		d[i].wild = nsec_before(c, d, (uint32_t)i, d[i].last, w);
+	}
+	c->image_flags |= DITTO_IMAGE_NSEC;
+	return 0;
+}
+
+/* NSEC3 (RFC 5155) ---------------------------------------------------- */
+
+struct n3build {
+	struct ditto_nsec3_entry e;
+	uint8_t flags;
+	uint8_t next[DITTO_NSEC3_HASH];
+	bool has_next;
+};
+
+static int cmp_n3(const void *a, const void *b)
+{
+	return memcmp(((const struct n3build *)a)->e.hash,
+		      ((const struct n3build *)b)->e.hash, DITTO_NSEC3_HASH);
+}
+
+/* An NSEC3 of the chain the NSEC3PARAM names (RFC 5155 7.3). */
+static bool n3_of_chain(const struct compiler *c, const struct zrec *r)
+{
+	const uint8_t *rd = rec_rdata(&c->z, r);
+	const struct ditto_nsec3_hdr *h = &c->n3hdr;
+
+	return r->rdlen >= 6 && rd[0] == h->algorithm &&
+	       dns_get16(rd + 2) == h->iterations && rd[4] == h->salt_len &&
+	       r->rdlen >= 6u + rd[4] && memcmp(rd + 5, h->salt, rd[4]) == 0 &&
+	       rd[5 + rd[4]] == DITTO_NSEC3_HASH &&
+	       r->rdlen >= 6u + rd[4] + DITTO_NSEC3_HASH;
+}
+
+/* The entry matching hash, or the one covering it (the greatest below it,
+ * or the last: the chain wraps), as an index. */
+static size_t n3_find(const struct n3build *e, size_t n, const uint8_t *hash,
+		      bool *match)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {	/* first entry > hash */
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(e[mid].e.hash, hash, DITTO_NSEC3_HASH) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t at = lo ? lo - 1 : n - 1;
+	*match = lo && memcmp(e[at].e.hash, hash, DITTO_NSEC3_HASH) == 0;
+	return at;
+}
+
+static void n3_hash(const struct compiler *c, const uint8_t *name, size_t len,
+		    uint8_t *out)
+{
+	ditto_nsec3_hash(name, len, c->n3hdr.salt, c->n3hdr.salt_len,
+			 c->n3hdr.iterations, out);
+}
+
+static int cmp_n3recs(const void *a, const void *b, void *ctx)
+{
+	return cmp_recs(a, b, ctx);
+}
+
+static int build_nsec3(struct compiler *c, const struct zrec *param)
+{
+	const struct zone *z = &c->z;
+	const uint8_t *rd = rec_rdata(z, param);
+	struct ditto_nsec3_hdr *h = &c->n3hdr;
+	struct ditto_denial *d = c->denial;
+	size_t n = c->nnodes, ne = 0;
+	struct n3build *e = NULL;
+	uint32_t *cpe = NULL;
+	bool *matched = NULL;
+	bool other = false;
+	int rc = 0;
+
+	if (param->rdlen < 5 || param->rdlen != 5u + rd[4] || rd[0] != 1) {
+		dnssec_warn(c, param, "NSEC3PARAM with an unknown hash or "
+			    "malformed: no NSEC3 proofs");
+		return 0;
+	}
+	memset(h, 0, sizeof(*h));
+	h->algorithm = rd[0];
+	h->iterations = dns_get16(rd + 2);
+	h->salt_len = rd[4];
+	memcpy(h->salt, rd + 5, rd[4]);
+
+	qsort_r(c->n3recs, c->nn3, sizeof(*c->n3recs), cmp_n3recs, &c->z);
+	e = calloc(c->nn3 ? c->nn3 : 1, sizeof(*e));
+	cpe = malloc(n * sizeof(*cpe));
+	matched = calloc(n, sizeof(*matched));
+	if (!e || !cpe || !matched) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->nn3;) {
+		size_t j = i, len;
+		while (j < c->nn3 && c->n3recs[j].owner == c->n3recs[i].owner)
+			j++;
+		const uint8_t *name = nameset_name(&z->names, c->n3recs[i].owner,
+						   &len);
+		struct n3build *b = &e[ne];
+		bool any = false;
+		for (size_t k = i; k < j; k++) {
+			const struct zrec *r = &c->n3recs[k];
+			if (r->type != DNS_T_NSEC3)
+				continue;
+			if (!n3_of_chain(c, r)) {
+				other = true;
+				continue;
+			}
+			const uint8_t *x = rec_rdata(z, r);
+			b->flags = x[1];
+			memcpy(b->next, x + 6 + x[4], DITTO_NSEC3_HASH);
+			b->has_next = true;
+			any = true;
+		}
+		if (any && ditto_base32hex_decode(name + 1, name[0], b->e.hash,
+						  DITTO_NSEC3_HASH) !=
+				   DITTO_NSEC3_HASH) {
+			char t[1024];
+			dnssec_warn(c, &c->n3recs[i], "NSEC3 owner %s is no "
+				    "base32hex SHA-1 hash, left out",
+				    dns_name_to_text(name, t, sizeof(t)));
+			any = false;
+		}
+		if (any) {
+			if ((rc = emit_denial(c, name, len, c->n3recs, i, j,
+					      DNS_T_NSEC3, n3_of_chain,
+					      &b->e.block)) < 0)
+				goto out;
+			ne++;
+		}
+		i = j;
+	}
+	if (other)
+		dnssec_warn(c, NULL, "NSEC3 records of parameters other than "
+			    "the NSEC3PARAM's are not used");
+	if (ne == 0) {
+		dnssec_warn(c, param, "no NSEC3 records of the NSEC3PARAM's "
+			    "chain: no NSEC3 proofs");
+		goto out;
+	}
+	qsort(e, ne, sizeof(*e), cmp_n3);
+	for (size_t k = 0; k < ne; k++) {
+		const struct n3build *nx = &e[(k + 1) % ne];
+		if (memcmp(e[k].next, nx->e.hash, DITTO_NSEC3_HASH) != 0) {
+			dnssec_warn(c, NULL, "the NSEC3 chain is broken after "
+				    "hash %u of %zu", (unsigned)k, ne);
+			break;
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cnode *nd = &c->nodes[i];
+		uint8_t hash[DITTO_NSEC3_HASH], w[256];
+		size_t len, wl;
+		const uint8_t *name = node_name(c, (uint32_t)i, &len);
+		bool m;
+		char t[1024];
+
+		d[i] = (struct ditto_denial){ DITTO_NONE, DITTO_NONE,
+					      DITTO_NONE, DITTO_NONE,
+					      DITTO_NONE };
+		cpe[i] = DITTO_NONE;
+		if (nd->flags & DITTO_NODE_GLUE)
+			continue;
+		n3_hash(c, name, len, hash);
+		size_t at = n3_find(e, ne, hash, &m);
+		if (m) {
+			d[i].nodata = e[at].e.block;
+			cpe[i] = (uint32_t)i;
+			matched[i] = true;
+		} else if (i > 0 && cpe[nd->parent] != DITTO_NONE) {
+			/* Opt-out (RFC 5155 7.2.3, 7.2.4): the closest
+			 * provable encloser and the next closer name. */
+			uint32_t p = cpe[nd->parent], nc = (uint32_t)i;
+			while (c->nodes[nc].parent != p)
+				nc = c->nodes[nc].parent;
+			size_t nl;
+			const uint8_t *ncn = node_name(c, nc, &nl);
+			uint8_t nh[DITTO_NSEC3_HASH];
+			n3_hash(c, ncn, nl, nh);
+			size_t cov = n3_find(e, ne, nh, &m);
+			cpe[i] = p;
+			d[i].nodata = d[p].nodata;
+			d[i].nodata2 = e[cov].e.block;
+			d[i].encloser = p;
+			bool insecure = (nd->flags & DITTO_NODE_ENT) ||
+					((nd->flags & DITTO_NODE_DELEG) &&
+					 !node_has(c, nd, DNS_T_DS, NULL));
+			if (!insecure)
+				dnssec_warn(c, nd->count ? &z->recs[nd->first]
+							 : NULL,
+					    "no NSEC3 matches %s",
+					    dns_name_to_text(name, t, sizeof(t)));
+			else if (!(e[cov].flags & 1) && !m)
+				dnssec_warn(c, nd->count ? &z->recs[nd->first]
+							 : NULL,
+					    "no NSEC3 matches %s and the one "
+					    "covering it is not opt-out",
+					    dns_name_to_text(name, t, sizeof(t)));
+		} else if (i == 0) {
+			dnssec_warn(c, NULL, "no NSEC3 matches the apex");
+		}
+		if (nd->wildcard == DITTO_NONE &&
+		    !(nd->flags & DITTO_NODE_DELEG) &&
+		    wildcard_of(name, len, w, &wl)) {
+			n3_hash(c, w, wl, hash);
+			at = n3_find(e, ne, hash, &m);
+			d[i].wild = e[at].e.block;
+		}
+	}
+	c->n3e = malloc(ne * sizeof(*c->n3e));
+	if (!c->n3e) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < ne; k++)
+		c->n3e[k] = e[k].e;
+	c->nn3e = ne;
+	h->count = (uint32_t)ne;
+	c->image_flags |= DITTO_IMAGE_NSEC3;
+out:
+	free(e);
+	free(cpe);
+	free(matched);
+	return rc;
+}
+
+/* The proofs of a signed zone, from its NSEC3 chain when the apex has an
+ * NSEC3PARAM, else from its NSEC records. */
+static int build_denial(struct compiler *c)
+{
+	const struct zone *z = &c->z;
+	const struct cnode *apex = &c->nodes[0];
+	const struct zrec *param = NULL;
+	bool nsec = false;
+	int rc;
+
+	if (!c->signed_zone)
+		return 0;
+	check_signatures(c);
+	for (uint32_t i = apex->first; i < apex->first + apex->count; i++) {
+		const struct zrec *r = &z->recs[i];
+		if (r->type == DNS_T_NSEC3PARAM && !r->dropped && !param &&
+		    r->rdlen >= 2 && rec_rdata(z, r)[1] == 0)
+			param = r;
+		nsec |= r->type == DNS_T_NSEC && !r->dropped;
+	}
+	c->denial = malloc(c->nnodes * sizeof(*c->denial));
+	if (!c->denial)
+		return DITTO_ENOMEM;
+	if (param && (rc = build_nsec3(c, param)) < 0)
+		return rc;
+	if (!(c->image_flags & DITTO_IMAGE_NSEC3)) {
+		if (nsec) {
+			if ((rc = build_nsec(c)) < 0)
+				return rc;
+		} else {
+			dnssec_warn(c, NULL, "a signed zone without a usable "
+				    "NSEC or NSEC3 chain: denials carry no "
+				    "proof");
+			free(c->denial);
+			c->denial = NULL;
+		}
+	}
+	if (c->dnssec_warnings > DNSSEC_WARN_SHOWN)
+		zone_warn(&c->z, NULL, "DNSSEC: %u more warnings like these",
+			  c->dnssec_warnings - DNSSEC_WARN_SHOWN);
+	return 0;
+}
+
 /* ---- image layout --------------------------------------------------- */
 
 static size_t align4(size_t n)
@@ -1086,7 +1662,14 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 			goto out;
 		if (o->rrset_count == 0)
 			o->flags |= DITTO_NODE_ENT;
+		c->nodes[i].flags = o->flags;
 	}
+	if ((rc = build_denial(c)) < 0)
+		goto out;
+	if (c->denial)
+		for (size_t i = 0; i < c->nnodes; i++)
+			nodes[i].denial = (uint32_t)i;
+	h.flags |= c->image_flags;
 	/* The records are rendered: let go of them before the image is
 	 * assembled, so the peak is the image and its parts, not more. */
 	for (size_t i = 0; i < z->nrec; i++) {
@@ -1094,6 +1677,9 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
 			h.flags |= DITTO_IMAGE_SIGNED;
 	}
+	out->records += c->nn3;
+	if (c->signed_zone)
+		h.flags |= DITTO_IMAGE_SIGNED;
 	free(z->recs);
 	free(z->rdata);
 	z->recs = NULL;
@@ -1109,7 +1695,12 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	size_t off_names = off_index + slots * sizeof(struct ditto_slot);
 	size_t off_rrsets = align4(off_names + names_len);
 	size_t off_blocks = off_rrsets + c->nrrsets * sizeof(struct ditto_rrset);
-	size_t size = align4(off_blocks + c->blen);
+	size_t off_denial = align4(off_blocks + c->blen);
+	size_t denial_size = c->denial ? c->nnodes * sizeof(*c->denial) : 0;
+	size_t off_nsec3 = off_denial + denial_size;
+	size_t nsec3_size = c->nn3e ? sizeof(c->n3hdr) +
+				      c->nn3e * sizeof(*c->n3e) : 0;
+	size_t size = off_nsec3 + nsec3_size;
 	if (size > UINT32_MAX) {
 		zone_error(z, NULL, "image would exceed 4 GiB");
 		rc = DITTO_ELIMIT;
@@ -1147,8 +1738,19 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 		  (uint32_t)(c->nrrsets * sizeof(struct ditto_rrset)),
 		  (uint32_t)c->nrrsets },
 		{ DITTO_SECT_BLOCKS, (uint32_t)off_blocks, (uint32_t)c->blen, 0 },
+		{ c->denial ? DITTO_SECT_DENIAL : 0, (uint32_t)off_denial,
+		  (uint32_t)denial_size, c->denial ? (uint32_t)c->nnodes : 0 },
+		{ c->nn3e ? DITTO_SECT_NSEC3 : 0, (uint32_t)off_nsec3,
+		  (uint32_t)nsec3_size, (uint32_t)c->nn3e },
 	};
 	memcpy(h.sections, s, sizeof(s));
+	if (denial_size)
+		memcpy(img + off_denial, c->denial, denial_size);
+	if (nsec3_size) {
+		memcpy(img + off_nsec3, &c->n3hdr, sizeof(c->n3hdr));
+		memcpy(img + off_nsec3 + sizeof(c->n3hdr), c->n3e,
+		       c->nn3e * sizeof(*c->n3e));
+	}
 
 	memcpy(img + off_nodes, nodes, c->nnodes * sizeof(*nodes));
 	struct ditto_slot *index = (struct ditto_slot *)(void *)(img + off_index);
@@ -1222,7 +1824,7 @@ static int compile_run(struct compiler *c, const struct ditto_compile_opts *opts
 		zone_error(z, NULL, "no origin given and no SOA record");
 		return DITTO_ESEMANTIC;
 	}
-	if ((rc = build_nodes(c)) < 0)
+	if ((rc = set_aside_nsec3(c)) < 0 || (rc = build_nodes(c)) < 0)
 		return rc;
 	check_nodes(c);
 	if (out->errors)
@@ -1260,6 +1862,9 @@ static int compile_common(const struct ditto_compile_opts *opts,
 	free(c.z.recs);
 	free(c.z.rdata);
 	free(c.nodes);
+	free(c.n3recs);
+	free(c.denial);
+	free(c.n3e);
 	free(c.blocks);
 	free(c.rrsets);
 	free(c.bb);

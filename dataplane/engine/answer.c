@@ -3,6 +3,7 @@
  * No allocation, no locks, no system calls. */
 #include <string.h>
 
+#include "ditto/dnssec.h"
 #include "ditto/hash.h"
 #include "ditto/image.h"
 #include "ditto/wire.h"
@@ -11,6 +12,7 @@
 
 #define CHAIN_MAX 8		/* CNAME/DNAME steps followed in one answer */
 #define EXTRA_MAX 8		/* additional-section blocks pending */
+#define PROOF_MAX 8		/* denial blocks pending (DNSSEC) */
 #define RESP_MAX DITTO_MAX_PTR	/* compression pointers reach 16 KiB */
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -55,6 +57,8 @@ struct resp {
 	bool tc_kept;		/* TC set, the partial message kept */
 	struct pending extra[EXTRA_MAX];
 	unsigned nextra;
+	uint32_t proof[PROOF_MAX];	/* denial blocks for the authority */
+	unsigned nproof;
 };
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -316,6 +320,153 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 	return true;
 }
 
+/* ---- denial of existence (RFC 4035 3.1.3, RFC 5155 7.2) --------------- */
+
+/* Proofs are collected while the chain is followed and written at its
+ * end, after every answer RR: the authority section comes after them. */
+static inline void proof(struct resp *r, uint32_t off)
+{
+	if (off == DITTO_NONE)
+		return;
+	for (unsigned i = 0; i < r->nproof; i++)
+		if (r->proof[i] == off)
+			return;
+	if (r->nproof < PROOF_MAX)
+		r->proof[r->nproof++] = off;
+}
+
+static inline bool proofs_wanted(const struct ditto_image *z,
+				 const struct query *qr)
+{
+	return unlikely(qr->dnssec_ok) && z->denial;
+}
+
+/* Canonical order (RFC 4034 6.1) of a node's name against the context's,
+ * both below the node ce of ce_labels labels. */
+static int canon_cmp_node(const struct ditto_image *z,
+			  const struct ditto_node *nd, const struct ctx *c,
+			  unsigned ce_labels)
+{
+	const uint8_t *a = z->names + nd->name;
+	uint8_t la[DITTO_MAX_LABELS + 1];
+	unsigned na = 0;
+
+	for (size_t p = 0; a[p]; p += 1u + a[p])
+		la[na++] = (uint8_t)p;
+	for (unsigned d = ce_labels + 1;; d++) {
+		if (d > na || d > c->labels)
+			return (d <= na) - (d <= c->labels);
+		const uint8_t *x = a + la[na - d];
+		const uint8_t *y = c->name + c->loff[c->labels - d];
+		unsigned n = x[0] < y[0] ? x[0] : y[0];
+		int k = memcmp(x + 1, y + 1, n);
+		if (k)
+			return k;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+}
+
+/* NSEC: the one at or before the name of c, which is no node, in the
+ * subtree of its closest encloser ce. */
+static uint32_t nsec_cover(const struct ditto_image *z, const struct ctx *c,
+			   uint32_t ce)
+{
+	uint32_t lo = ce, hi = z->denial[ce].last;
+	unsigned ce_labels = z->nodes[ce].labels;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo + 1) / 2;
+		if (canon_cmp_node(z, &z->nodes[mid], c, ce_labels) < 0)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return z->denial[lo].nodata;
+}
+
+/* NSEC3: the one covering (or matching) the hash of c's suffix of
+ * labels labels. */
+static uint32_t nsec3_cover(const struct ditto_image *z, const struct ctx *c,
+			    unsigned labels)
+{
+	const struct ditto_nsec3_hdr *h = z->nsec3;
+	const struct ditto_nsec3_entry *e = z->nsec3_entries;
+	uint8_t hash[DITTO_SHA1_LEN];
+	size_t off = c->loff[c->labels - labels];
+	uint32_t lo = 0, hi = h->count;
+
+	ditto_nsec3_hash(c->name + off, c->len - off, h->salt, h->salt_len,
+			 h->iterations, hash);
+	while (lo < hi) {	/* the first entry above the hash */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (memcmp(e[mid].hash, hash, DITTO_NSEC3_HASH) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return e[lo ? lo - 1 : h->count - 1].block;	/* the chain wraps */
+}
+
+/* That the name of c, below its closest encloser ce, does not exist: the
+ * NSEC covering it, or the NSEC3 covering its next closer name. */
+static void proof_no_name(struct resp *r, const struct ditto_image *z,
+			  const struct ctx *c, uint32_t ce)
+{
+	if (z->nsec3)
+		proof(r, nsec3_cover(z, c, z->nodes[ce].labels + 1u));
+	else
+		proof(r, nsec_cover(z, c, ce));
+}
+
+/* NXDOMAIN below ce: the name and the wildcard at ce do not exist (with
+ * NSEC3, from ce's NSEC3, or past an opt-out span from the closest
+ * provable encloser's). */
+static void proof_nxdomain(struct resp *r, const struct ditto_image *z,
+			   const struct ctx *c, uint32_t ce)
+{
+	const struct ditto_denial *d = &z->denial[ce];
+
+	if (z->nsec3 && d->encloser != DITTO_NONE) {
+		proof(r, d->nodata);
+		proof(r, d->nodata2);
+		proof(r, z->denial[d->encloser].wild);
+		return;
+	}
+	if (z->nsec3)
+		proof(r, d->nodata);
+	proof_no_name(r, z, c, ce);
+	proof(r, d->wild);
+}
+
+/* NODATA at node n (reached through the wildcard of ce, or ce NONE). */
+static void proof_nodata(struct resp *r, const struct ditto_image *z,
+			 const struct ditto_node *n, const struct ctx *c,
+			 uint32_t ce)
+{
+	const struct ditto_denial *d = &z->denial[n->denial];
+
+	proof(r, d->nodata);
+	proof(r, d->nodata2);
+	if (ce == DITTO_NONE)
+		return;
+	if (z->nsec3)
+		proof(r, z->denial[ce].nodata);	/* the closest encloser */
+	proof_no_name(r, z, c, ce);
+}
+
+static bool put_proofs(struct resp *r, const struct ditto_image *z,
+		       const struct ctx *c)
+{
+	for (unsigned i = 0; i < r->nproof; i++) {
+		const struct ditto_block *b = block_at(z, r->proof[i]);
+		if (!put_block(r, b, 0, c, 0, NULL))
+			return false;
+		r->ns = (uint16_t)(r->ns + b->rr_count);
+	}
+	return true;
+}
+
 /* ---- the lookup ------------------------------------------------------- */
 
 enum step { STEP_DONE, STEP_NEXT, STEP_TRUNC };
@@ -340,6 +491,12 @@ static enum step referral(struct resp *r, const struct ditto_image *z,
 		const struct ditto_rrset *ds = ditto_node_rrset(z, cut, DNS_T_DS);
 		if (ds && !put_rrset(r, z, ds, c, owner, true, &r->ns, NULL))
 			return STEP_TRUNC;
+		if (!ds && z->denial) {
+			/* No DS: the delegation is insecure (RFC 4035
+			 * 3.1.4, RFC 5155 7.2.7 with opt-out). */
+			proof(r, z->denial[cut->denial].nodata);
+			proof(r, z->denial[cut->denial].nodata2);
+		}
 	}
 	return STEP_DONE;
 }
@@ -396,7 +553,8 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
  * to follow, or NODATA. */
 static enum step answer_node(struct resp *r, const struct ditto_image *z,
 			     const struct ditto_node *n, const struct ctx *c,
-			     struct ctx *next, const struct query *qr)
+			     struct ctx *next, const struct query *qr,
+			     uint32_t ce)
 {
 	uint16_t owner = c->map[c->labels], at;
 	const struct ditto_rrset *rs = NULL;
@@ -410,19 +568,28 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 	} else {
 		rs = ditto_node_rrset(z, n, qr->qtype);
 	}
-	if (rs)
-		return put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, NULL)
-			       ? STEP_DONE : STEP_TRUNC;
+	if (rs) {
+		if (!put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, NULL))
+			return STEP_TRUNC;
+		/* A wildcard's answer: the name itself does not exist. */
+		if (ce != DITTO_NONE && proofs_wanted(z, qr))
+			proof_no_name(r, z, c, ce);
+		return STEP_DONE;
+	}
 	if ((n->flags & DITTO_NODE_CNAME) && qr->qtype != DNS_T_CNAME) {
 		rs = ditto_node_rrset(z, n, DNS_T_CNAME);
 		if (!put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, &at))
 			return STEP_TRUNC;
+		if (ce != DITTO_NONE && proofs_wanted(z, qr))
+			proof_no_name(r, z, c, ce);
 		const struct ditto_block *b = block_at(z, rs->block);
 		if (!ctx_from_packet(next, r->buf, r->len, (size_t)at + b->target))
 			return STEP_DONE;
 		next->hint = rs->target;
 		return STEP_NEXT;
 	}
+	if (proofs_wanted(z, qr))
+		proof_nodata(r, z, n, c, ce);
 	return put_negative(r, z, c, qr->dnssec_ok) ? STEP_DONE : STEP_TRUNC;
 }
 
@@ -464,6 +631,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		/* Closest encloser: the longest suffix that is a node. The
 		 * apex always is one. */
 		unsigned apex = z->hdr->apex_labels;
+		uint32_t ce = 0;
 		n = &z->nodes[0];
 		for (unsigned d = c->labels - 1u; d > apex; d--) {
 			size_t off = c->loff[c->labels - d];
@@ -476,6 +644,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 							     c->len - off, h);
 			if (e != DITTO_NONE) {
 				n = &z->nodes[e];
+				ce = e;
 				break;
 			}
 		}
@@ -486,9 +655,11 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		else if (n->wildcard != DITTO_NONE) {
 			info->flags |= DITTO_INFO_WILDCARD;
 			return answer_node(r, z, &z->nodes[n->wildcard], c,
-					   next, qr);
+					   next, qr, ce);
 		} else {
 			r->rcode = DNS_R_NXDOMAIN;	/* of the last name (RFC 6604) */
+			if (proofs_wanted(z, qr))
+				proof_nxdomain(r, z, c, ce);
 			return put_negative(r, z, c, qr->dnssec_ok)
 				       ? STEP_DONE : STEP_TRUNC;
 		}
@@ -499,7 +670,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		info->flags |= DITTO_INFO_REFERRAL;
 		return referral(r, z, cut, c, qr->dnssec_ok, step);
 	}
-	return answer_node(r, z, n, c, next, qr);
+	return answer_node(r, z, n, c, next, qr, DITTO_NONE);
 }
 
 /* ---- special classes -------------------------------------------------- */
@@ -740,6 +911,18 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	}
 }
 
+/* Whether a chain's next name was answered for already. */
+static bool chain_seen(const struct prep *p, const struct ctx *chain,
+		       unsigned step, const struct ctx *next)
+{
+	for (unsigned i = 0; i <= step; i++) {
+		const struct ctx *c = i == 0 ? &p->c0 : &chain[i - 1];
+		if (c->len == next->len && memcmp(c->name, next->name, c->len) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The answer for the query name's zone, following the chain. */
 static void answer_query(struct resp *r, const struct prep *p,
 			 struct ditto_answer_info *info)
@@ -768,11 +951,17 @@ static void answer_query(struct resp *r, const struct prep *p,
 			r->tc = true;
 			return;
 		}
-		/* Follow the chain while it stays in this zone. */
+		/* Follow the chain while it stays in this zone, and not
+		 * round a loop: each RRset once (RFC 1034 3.6.2). */
 		if (step + 1 == CHAIN_MAX ||
 		    !dns_name_is_sub(next->name, next->len, z->hdr->apex,
-				     z->hdr->apex_len))
+				     z->hdr->apex_len) ||
+		    chain_seen(p, chain, step, next))
 			break;
+	}
+	if (unlikely(r->nproof) && !put_proofs(r, z, &p->c0)) {
+		r->tc = true;
+		return;
 	}
 	for (unsigned i = 0; i < r->nextra; i++) {
 		const struct pending *e = &r->extra[i];
@@ -803,6 +992,7 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 	r.rcode = p->rcode;
 	r.aa = r.tc = r.tc_kept = false;
 	r.nextra = 0;
+	r.nproof = 0;
 
 	size_t limit = 512;
 	if (qr->edns) {
@@ -1086,5 +1276,30 @@ size_t ditto_image_render_rrset(const struct ditto_image *z,
 	if (!put_rrset(&r, z, rs, &c, DNS_HDR_LEN, dnssec_ok, &r.an, NULL))
 		return 0;
 	dns_put16(buf + 6, r.an);
+	return r.len;
+}
+
+size_t ditto_image_render_denial(const struct ditto_image *z, uint32_t block,
+				 uint8_t *buf, size_t cap)
+{
+	struct resp r = { .buf = buf, .limit = cap < RESP_MAX ? cap : RESP_MAX };
+	struct ctx c;
+	size_t qend = DNS_HDR_LEN + z->hdr->apex_len + 4u;
+	const struct ditto_block *b = block_at(z, block);
+
+	if (r.limit < qend)
+		return 0;
+	memset(buf, 0, DNS_HDR_LEN);
+	buf[2] = 0x84;	/* QR, AA */
+	buf[5] = 1;
+	memcpy(buf + DNS_HDR_LEN, z->hdr->apex, z->hdr->apex_len);
+	dns_put16(buf + DNS_HDR_LEN + z->hdr->apex_len, DNS_T_NSEC3);
+	dns_put16(buf + DNS_HDR_LEN + z->hdr->apex_len + 2, DNS_CLASS_IN);
+	if (!parse_qname(buf, qend, &c))
+		return 0;
+	r.len = qend;
+	if (!put_block(&r, b, 0, &c, 0, NULL))
+		return 0;
+	dns_put16(buf + 6, b->rr_count);
 	return r.len;
 }

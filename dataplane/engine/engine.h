@@ -20,6 +20,9 @@ struct ditto_image {
 	const uint8_t *names;
 	const struct ditto_rrset *rrsets;
 	const uint8_t *blocks;
+	const struct ditto_denial *denial;	/* signed zones, else NULL */
+	const struct ditto_nsec3_hdr *nsec3;	/* NSEC3 zones, else NULL */
+	const struct ditto_nsec3_entry *nsec3_entries;
 	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
 	/* The zone expired (no primary confirmed it in time): its names
 	 * get SERVFAIL. Set by the dataplane's control thread while
@@ -187,6 +190,11 @@ size_t ditto_image_render_rrset(const struct ditto_image *img,
 				const struct ditto_node *node,
 				const struct ditto_rrset *rrset, bool dnssec_ok,
 				uint8_t *buf, size_t cap);
+
+/* The same for a denial block (an NSEC or NSEC3 with its RRSIGs), under
+ * a question for the apex. */
+size_t ditto_image_render_denial(const struct ditto_image *img, uint32_t block,
+				 uint8_t *buf, size_t cap);
 
 #define DITTO_EDNS_DEFAULT 1232
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ditto/dnssec.h"
 #include "ditto/error.h"
 #include "ditto/hash.h"
 #include "ditto/wire.h"
@@ -129,8 +130,9 @@ static bool rdata_names_ok(const struct ditto_block *b, uint16_t type,
 
 /* A block at off in BLOCKS: structure, fix-ups and RR framing.
  * max_depth bounds DEPTH fix-ups; ref_len > 0 allows REF fix-ups below it. */
-static int check_block(struct check *c, uint32_t off, unsigned max_depth,
-		       size_t ref_len, const struct ditto_block **out)
+static int check_block_as(struct check *c, uint32_t off, unsigned max_depth,
+			  size_t ref_len, bool literal_owner,
+			  const struct ditto_block **out)
 {
 	const struct ditto_image_section *s = c->blocks;
 	const struct ditto_block *b;
@@ -168,11 +170,19 @@ static int check_block(struct check *c, uint32_t off, unsigned max_depth,
 	for (unsigned rr = 0; rr < b->rr_count; rr++) {
 		while (k < b->fixup_count && f[k].pos < p)
 			k++;
-		if (k == b->fixup_count || f[k].pos != p ||
-		    DITTO_FIX_KIND(f[k].code) == DITTO_FIX_SELF)
+		if (literal_owner) {
+			/* A denial block's owner: a name of its own. */
+			if (!block_name(b, &p, b->len))
+				return fail(c, DITTO_ECORRUPT, "block at %u: "
+					    "RR %u has a malformed owner",
+					    off, rr);
+		} else if (k == b->fixup_count || f[k].pos != p ||
+			   DITTO_FIX_KIND(f[k].code) == DITTO_FIX_SELF) {
 			return fail(c, DITTO_ECORRUPT,
 				    "block at %u: RR %u has no owner", off, rr);
-		p += 2;
+		} else {
+			p += 2;
+		}
 		if (b->len - p < 10)
 			return fail(c, DITTO_ECORRUPT,
 				    "block at %u: RR %u truncated", off, rr);
@@ -190,6 +200,41 @@ static int check_block(struct check *c, uint32_t off, unsigned max_depth,
 		return fail(c, DITTO_ECORRUPT, "block at %u: %zu stray bytes",
 			    off, b->len - p);
 	*out = b;
+	return 0;
+}
+
+static int check_block(struct check *c, uint32_t off, unsigned max_depth,
+		       size_t ref_len, const struct ditto_block **out)
+{
+	return check_block_as(c, off, max_depth, ref_len, false, out);
+}
+
+/* A denial block: owners written out down to the apex, NSEC or NSEC3
+ * records and their RRSIGs only. */
+static int check_denial_block(struct check *c, uint32_t off)
+{
+	const struct ditto_block *b;
+	int rc;
+
+	if (off == DITTO_NONE)
+		return 0;
+	if ((rc = check_block_as(c, off, c->img->hdr->apex_labels, 0, true,
+				 &b)) < 0)
+		return rc;
+	const uint8_t *d = ditto_block_data(b);
+	size_t p = 0;
+	for (unsigned rr = 0; rr < b->rr_count; rr++) {
+		(void)block_name(b, &p, b->len);
+		uint16_t type = dns_get16(d + p);
+		if (type != DNS_T_NSEC && type != DNS_T_NSEC3 &&
+		    type != DNS_T_RRSIG)
+			return fail(c, DITTO_ECORRUPT, "denial block at %u "
+				    "holds type %u", off, type);
+		p += 10u + dns_get16(d + p + 8);
+	}
+	if (b->rr_count == 0)
+		return fail(c, DITTO_ECORRUPT, "denial block at %u is empty",
+			    off);
 	return 0;
 }
 
@@ -351,6 +396,82 @@ static int check_header(struct check *c, struct ditto_image *img)
 	img->rrsets = (const void *)(img->base + sr->offset);
 	c->blocks = find_section(h, DITTO_SECT_BLOCKS);
 	img->blocks = img->base + c->blocks->offset;
+
+	const struct ditto_image_section *sd = find_section(h, DITTO_SECT_DENIAL),
+		*s3 = find_section(h, DITTO_SECT_NSEC3);
+	bool nsec = h->flags & DITTO_IMAGE_NSEC, nsec3 = h->flags & DITTO_IMAGE_NSEC3;
+	if ((nsec || nsec3) != !!sd || nsec3 != !!s3 || (nsec && nsec3))
+		return fail(c, DITTO_ECORRUPT, "denial sections and flags "
+			    "disagree");
+	if (sd) {
+		if (sd->count != h->node_count ||
+		    (uint64_t)sd->count * sizeof(struct ditto_denial) != sd->size)
+			return fail(c, DITTO_ECORRUPT, "denial count "
+				    "inconsistent");
+		img->denial = (const void *)(img->base + sd->offset);
+	}
+	if (s3) {
+		const struct ditto_nsec3_hdr *n3 =
+			(const void *)(img->base + s3->offset);
+		if (s3->size < sizeof(*n3) ||
+		    (uint64_t)n3->count * sizeof(struct ditto_nsec3_entry) !=
+			    s3->size - sizeof(*n3) || n3->count == 0 ||
+		    s3->count != n3->count)
+			return fail(c, DITTO_ECORRUPT, "NSEC3 count "
+				    "inconsistent");
+		if (n3->algorithm != 1)
+			return fail(c, DITTO_ECORRUPT, "NSEC3 hash algorithm "
+				    "%u", n3->algorithm);
+		img->nsec3 = n3;
+		img->nsec3_entries = (const void *)(n3 + 1);
+	}
+	return 0;
+}
+
+/* The DENIAL and NSEC3 sections: every block a denial block, every node
+ * index in range, the NSEC3 hashes in strict order, and the nodes in
+ * canonical order (the NSEC search relies on it). */
+static int check_denial(struct check *c, const struct ditto_image *img)
+{
+	uint32_t n = img->hdr->node_count;
+	int rc;
+
+	if (!img->denial)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ditto_denial *d = &img->denial[i];
+		if (img->nodes[i].denial != i)
+			return fail(c, DITTO_ECORRUPT, "node %u: bad denial "
+				    "index", i);
+		if ((rc = check_denial_block(c, d->nodata)) < 0 ||
+		    (rc = check_denial_block(c, d->nodata2)) < 0 ||
+		    (rc = check_denial_block(c, d->wild)) < 0)
+			return prefix(c, rc, "denial of node", i);
+		if ((img->nsec3 ? d->last != DITTO_NONE
+				: d->last < i || d->last >= n) ||
+		    (d->encloser != DITTO_NONE &&
+		     (!img->nsec3 || d->encloser >= i)))
+			return fail(c, DITTO_ECORRUPT, "denial of node %u: "
+				    "bad node index", i);
+		if (i > 0 && ditto_name_canon_cmp(
+				     img->names + img->nodes[i - 1].name,
+				     img->names + img->nodes[i].name) >= 0)
+			return fail(c, DITTO_ECORRUPT, "node %u out of "
+				    "canonical order", i);
+	}
+	if (!img->nsec3)
+		return 0;
+	for (uint32_t i = 0; i < img->nsec3->count; i++) {
+		const struct ditto_nsec3_entry *e = &img->nsec3_entries[i];
+		if (i > 0 && memcmp(e[-1].hash, e->hash, DITTO_NSEC3_HASH) >= 0)
+			return fail(c, DITTO_ECORRUPT, "NSEC3 hash %u out of "
+				    "order", i);
+		if (e->block == DITTO_NONE)
+			return fail(c, DITTO_ECORRUPT, "NSEC3 entry %u has no "
+				    "block", i);
+		if ((rc = check_denial_block(c, e->block)) < 0)
+			return prefix(c, rc, "NSEC3 entry", i);
+	}
 	return 0;
 }
 
@@ -477,8 +598,9 @@ int ditto_image_open(const uint8_t *mem, size_t size,
 	img->hdr = (const struct ditto_image_hdr *)(const void *)mem;
 	if (((uintptr_t)mem & 7) != 0)
 		rc = fail(&c, DITTO_EINVAL, "image memory is not 8-byte aligned");
-	else if ((rc = check_header(&c, img)) == 0)
-		rc = check_nodes(&c, img);
+	else if ((rc = check_header(&c, img)) == 0 &&
+		 (rc = check_nodes(&c, img)) == 0)
+		rc = check_denial(&c, img);
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", buf);

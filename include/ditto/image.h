@@ -25,11 +25,29 @@
  *   | NAMES  bytes              |  lowercase wire-format owner names
  *   | RRSETS ditto_rrset[k]     |  each node's RRsets, sorted by type
  *   | BLOCKS bytes              |  pre-rendered wire RRs (ditto_block)
+ *   | DENIAL ditto_denial[n]    |  signed zones only: per node, the
+ *   |                           |  NSEC/NSEC3 blocks of its proofs
+ *   | NSEC3  ditto_nsec3_hdr,   |  NSEC3 zones only: the chain's
+ *   |        ditto_nsec3_entry[]|  parameters, then its hashes in order
  *   +---------------------------+ size
  *
  * Unknown section ids are ignored by a loader of the same major version,
- * so later additions (DNSSEC denial data: canonical order of names, NSEC3
- * hash order) extend the format without breaking it.
+ * so later additions extend the format without breaking it.
+ *
+ * DNSSEC (RFC 4035, 5155). An RRset's block_do carries the RRs and the
+ * RRSIGs that cover them; its extra_do the additional records with theirs.
+ * Denial of existence uses the zone's own NSEC or NSEC3 records (the
+ * primary signed them; nothing is signed here). Each is rendered once more
+ * as a denial block: its owner written out (labels above the apex, then a
+ * DEPTH pointer to the apex, so any name of the zone can carry it), the
+ * NSEC or NSEC3 RRs, then the RRSIGs that cover them. The nodes of an
+ * NSEC zone are in canonical order (RFC 4034 6.1), so the NSEC covering a
+ * name that does not exist is the one at or before its place, found by a
+ * binary search over the closest encloser's subtree. NSEC3 records are no
+ * nodes (their owners are no names of the zone's tree): the NSEC3 section
+ * lists their hashes in order, searched for the hash of a next closer name
+ * (RFC 5155 7.2.1). What can be known when compiling is kept per node in
+ * DENIAL.
  *
  * A block is a run of wire-format RRs rendered at compile time for the
  * packet they will be copied into. Names are compressed against names the
@@ -58,6 +76,8 @@ enum ditto_section_id {
 	DITTO_SECT_NAMES = 3,
 	DITTO_SECT_RRSETS = 4,
 	DITTO_SECT_BLOCKS = 5,
+	DITTO_SECT_DENIAL = 6,
+	DITTO_SECT_NSEC3 = 7,
 	DITTO_SECT_COUNT = 8	/* slots in the header's table */
 };
 
@@ -70,7 +90,8 @@ struct ditto_image_section {
 
 enum ditto_image_flags {
 	DITTO_IMAGE_SIGNED = 1u << 0,	/* zone carries DNSKEY/RRSIG */
-	DITTO_IMAGE_NSEC3 = 1u << 1,	/* denial by NSEC3 (else NSEC) */
+	DITTO_IMAGE_NSEC3 = 1u << 1,	/* denial by NSEC3 (NSEC3 section) */
+	DITTO_IMAGE_NSEC = 1u << 2,	/* denial by NSEC */
 };
 
 struct ditto_image_hdr {
@@ -121,7 +142,7 @@ struct ditto_node {
 	uint32_t rrsets;	/* index of the first RRset in RRSETS */
 	uint16_t rrset_count;
 	uint16_t reserved;
-	uint32_t denial;	/* reserved for DNSSEC denial data, DITTO_NONE */
+	uint32_t denial;	/* index in DENIAL, DITTO_NONE when unsigned */
 	uint8_t rel[DITTO_NODE_REL];	/* the name's first bytes, up to the
 					 * apex, zero-padded */
 };
@@ -189,6 +210,43 @@ static inline size_t ditto_block_size(const struct ditto_block *b)
 		   b->len;
 	return (n + 3) & ~(size_t)3;
 }
+
+/* What the proofs about one name need that is known when compiling (every
+ * field a BLOCKS offset of a denial block, or DITTO_NONE).
+ *
+ * NSEC zones: nodata is the NSEC at or before the name in canonical order
+ * (its own, which lists its types; for an empty non-terminal the one that
+ * covers it); wild the NSEC that covers "*.<name>", for NXDOMAIN below it;
+ * last the last node of its subtree (the binary search's end).
+ *
+ * NSEC3 zones: nodata is the NSEC3 matching the name; when none does (an
+ * opt-out span), the one matching its closest provable encloser, with
+ * nodata2 the opt-out NSEC3 covering the next closer name and encloser that
+ * encloser's node. wild is the NSEC3 covering the hash of "*.<name>". */
+struct ditto_denial {
+	uint32_t nodata;
+	uint32_t nodata2;
+	uint32_t wild;
+	uint32_t last;		/* NSEC: node index */
+	uint32_t encloser;	/* NSEC3: node index, DITTO_NONE when nodata
+				 * matches the name itself */
+};
+
+#define DITTO_NSEC3_HASH 20	/* SHA-1, the only NSEC3 hash (RFC 5155) */
+
+/* The chain the proofs use: the NSEC3PARAM's parameters. */
+struct ditto_nsec3_hdr {
+	uint16_t iterations;
+	uint8_t algorithm;	/* 1, SHA-1 */
+	uint8_t salt_len;
+	uint32_t count;		/* entries that follow, in hash order */
+	uint8_t salt[256];
+};
+
+struct ditto_nsec3_entry {
+	uint8_t hash[DITTO_NSEC3_HASH];	/* the owner's first label, decoded */
+	uint32_t block;		/* its denial block */
+};
 
 struct ditto_slot {
 	uint32_t hash;		/* high 32 bits of the name's hash */

@@ -1,0 +1,181 @@
+/* SHA-1 (FIPS 180-4), the NSEC3 hash (RFC 5155 5), canonical name order
+ * (RFC 4034 6.1) and base32hex (RFC 4648 7). Plain C: the answer path
+ * hashes a next closer name per NSEC3 denial, with no allocation and no
+ * library state. */
+#include <string.h>
+
+#include "ditto/dnssec.h"
+#include "ditto/image.h"
+#include "ditto/wire.h"
+
+struct sha1 {
+	uint32_t h[5];
+	uint8_t buf[64];
+	size_t fill;
+	uint64_t total;
+};
+
+static inline uint32_t rol(uint32_t x, unsigned n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static void sha1_block(uint32_t h[5], const uint8_t *p)
+{
+	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k;
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5a827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ed9eba1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8f1bbcdc;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xca62c1d6;
+		}
+		uint32_t t = rol(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = rol(b, 30);
+		b = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+static void sha1_init(struct sha1 *s)
+{
+	static const uint32_t iv[5] = { 0x67452301, 0xefcdab89, 0x98badcfe,
+					0x10325476, 0xc3d2e1f0 };
+
+	memcpy(s->h, iv, sizeof(iv));
+	s->fill = 0;
+	s->total = 0;
+}
+
+static void sha1_update(struct sha1 *s, const uint8_t *p, size_t n)
+{
+	s->total += n;
+	if (s->fill) {
+		size_t k = 64 - s->fill < n ? 64 - s->fill : n;
+		memcpy(s->buf + s->fill, p, k);
+		s->fill += k;
+		p += k;
+		n -= k;
+		if (s->fill < 64)
+			return;
+		sha1_block(s->h, s->buf);
+		s->fill = 0;
+	}
+	for (; n >= 64; p += 64, n -= 64)
+		sha1_block(s->h, p);
+	memcpy(s->buf, p, n);
+	s->fill = n;
+}
+
+static void sha1_final(struct sha1 *s, uint8_t out[DITTO_SHA1_LEN])
+{
+	uint64_t bits = s->total * 8;
+	uint8_t pad[72] = { 0x80 };
+	size_t k = s->fill < 56 ? 56 - s->fill : 120 - s->fill;
+
+	for (int i = 0; i < 8; i++)
+		pad[k + i] = (uint8_t)(bits >> (56 - 8 * i));
+	sha1_update(s, pad, k + 8);
+	for (int i = 0; i < 5; i++)
+		dns_put32(out + 4 * i, s->h[i]);
+}
+
+void ditto_sha1(const void *data, size_t len, uint8_t out[DITTO_SHA1_LEN])
+{
+	struct sha1 s;
+
+	sha1_init(&s);
+	sha1_update(&s, data, len);
+	sha1_final(&s, out);
+}
+
+void ditto_nsec3_hash(const uint8_t *name, size_t len, const uint8_t *salt,
+		      size_t salt_len, unsigned iterations,
+		      uint8_t out[DITTO_SHA1_LEN])
+{
+	struct sha1 s;
+
+	sha1_init(&s);
+	sha1_update(&s, name, len);
+	sha1_update(&s, salt, salt_len);
+	sha1_final(&s, out);
+	for (unsigned i = 0; i < iterations; i++) {
+		sha1_init(&s);
+		sha1_update(&s, out, DITTO_SHA1_LEN);
+		sha1_update(&s, salt, salt_len);
+		sha1_final(&s, out);
+	}
+}
+
+int ditto_name_canon_cmp(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *la[DITTO_MAX_LABELS + 1], *lb[DITTO_MAX_LABELS + 1];
+	unsigned na = 0, nb = 0;
+
+	for (; *a && na <= DITTO_MAX_LABELS; a += 1u + *a)
+		la[na++] = a;
+	for (; *b && nb <= DITTO_MAX_LABELS; b += 1u + *b)
+		lb[nb++] = b;
+	while (na && nb) {
+		const uint8_t *x = la[--na], *y = lb[--nb];
+		unsigned n = x[0] < y[0] ? x[0] : y[0];
+		int d = memcmp(x + 1, y + 1, n);
+		if (d)
+			return d;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+	return na ? 1 : nb ? -1 : 0;
+}
+
+int ditto_base32hex_decode(const uint8_t *text, size_t n, uint8_t *out,
+			   size_t cap)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = text[i];
+		unsigned v;
+		if (ch >= '0' && ch <= '9')
+			v = (unsigned)(ch - '0');
+		else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'v')
+			v = (unsigned)((ch | 0x20) - 'a' + 10);
+		else
+			return -1;
+		acc = acc << 5 | v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* Whole bytes only: what is left must be padding bits of zero. */
+	if (bits >= 5 || (acc & ((1u << bits) - 1)))
+		return -1;
+	return (int)o;
+}
