@@ -1,0 +1,658 @@
+/* Unit tests for DNSSEC answers (RFC 4035 3.1, RFC 5155 7.2): a zone is
+ * signed here with ldns's signer (NSEC, NSEC3 with salt and iterations, and
+ * NSEC3 with an opt-out span cut out of the chain), compiled, and every
+ * answer's proofs are checked with ldns's own canonical order and NSEC3
+ * hashing, so the engine's search and hash are not checked against
+ * themselves. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <CUnit/Basic.h>
+#include <ldns/ldns.h>
+
+#include "ditto/image.h"
+#include "ditto/wire.h"
+#include "helpers.h"
+
+#define ORIGIN "t.test."
+#define ITER 10
+static uint8_t SALT[] = { 0xaa, 0xbb, 0xcc, 0xdd };
+
+static const char zone_text[] =
+	"$ORIGIN t.test.\n$TTL 300\n"
+	"@ SOA ns1 host 1 3600 600 86400 300\n"
+	"@ NS ns1\n"
+	"ns1 A 192.0.2.1\n"
+	"www A 192.0.2.2\n"
+	"www AAAA 2001:db8::2\n"
+	"a.b.c A 192.0.2.3\n"		/* b.c and c: empty non-terminals */
+	"*.w A 192.0.2.4\n"
+	"*.wc CNAME www\n"
+	"mx MX 10 www\n"
+	"alias CNAME www\n"
+	"dangling CNAME nothere\n"
+	"sub NS ns.sub\n"		/* insecure delegation, with glue */
+	"ns.sub A 192.0.2.5\n"
+	"sec NS ns.sec\n"		/* secure delegation */
+	"sec DS 12345 13 2 "
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	"ns.sec A 192.0.2.6\n"
+	"x.ent NS ns.elsewhere.example.\n";	/* ent: only insecure below */
+
+enum mode { M_NSEC, M_NSEC3, M_OPTOUT, M_COUNT };
+static struct ditto_image *imgs[M_COUNT];
+static struct ditto_zone_table *tables[M_COUNT];
+
+/* ---- signing ------------------------------------------------------------- */
+
+static char *hash_label(const char *name)
+{
+	ldns_rdf *d = ldns_dname_new_frm_str(name);
+	ldns_rdf *h = ldns_nsec3_hash_name(d, 1, ITER, sizeof(SALT), SALT);
+	char *s = ldns_rdf2str(h);
+	ldns_rdf_deep_free(d);
+	ldns_rdf_deep_free(h);
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	char *dot = strchr(s, '.');
+	if (dot)
+		*dot = 0;
+	return s;
+}
+
+static char *first_label(const ldns_rdf *owner)
+{
+	char *s = ldns_rdf2str(owner);
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	char *dot = strchr(s, '.');
+	if (dot)
+		*dot = 0;
+	return s;
+}
+
+static char *next_hash(const ldns_rr *rr)
+{
+	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 4));
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/* Opt-out by hand: the NSEC3s of the insecure delegations and of the
+ * empty non-terminal above only insecure ones leave the chain; their
+ * predecessors' next hashes jump over them and every NSEC3 gets the
+ * opt-out flag. (The RRSIGs no longer match, which no answer checks.) */
+static void cut_optout(ldns_zone *z)
+{
+	const char *gone[] = { "sub.t.test.", "x.ent.t.test.", "ent.t.test." };
+	ldns_rr_list *rrs = ldns_zone_rrs(z);
+
+	for (size_t g = 0; g < 3; g++) {
+		char *h = hash_label(gone[g]);
+		char *after = NULL;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+			char *o = first_label(ldns_rr_owner(rr));
+			if (strcmp(o, h) == 0) {
+				if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3)
+					after = next_hash(rr);
+				ldns_rr_free(ldns_rr_list_set_rr(rrs, NULL, i));
+				/* compact: move the last one here */
+				size_t n = ldns_rr_list_rr_count(rrs);
+				ldns_rr_list_set_rr(rrs,
+						    ldns_rr_list_rr(rrs, n - 1), i);
+				ldns_rr_list_set_rr_count(rrs, n - 1);
+				i--;
+			}
+			free(o);
+		}
+		CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC3)
+				continue;
+			char *nx = next_hash(rr);
+			if (strcmp(nx, h) == 0) {
+				ldns_rdf *r = ldns_rdf_new_frm_str(
+					LDNS_RDF_TYPE_NSEC3_NEXT_OWNER, after);
+				ldns_rdf_deep_free(ldns_rr_set_rdf(rr, r, 4));
+			}
+			free(nx);
+		}
+		free(after);
+		free(h);
+	}
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3)
+			ldns_nsec3_add_param_rdfs(rr, 1, 1, ITER, sizeof(SALT),
+						  SALT);
+	}
+}
+
+static char *signed_text(enum mode m)
+{
+	ldns_zone *z = NULL, *s;
+	ldns_rdf *origin = ldns_dname_new_frm_str(ORIGIN);
+	FILE *f = fmemopen((void *)(uintptr_t)zone_text, strlen(zone_text), "r");
+	char *out = NULL;
+	size_t outlen = 0;
+
+	if (ldns_zone_new_frm_fp(&z, f, origin, 300, LDNS_RR_CLASS_IN) !=
+	    LDNS_STATUS_OK) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
+	ldns_key_set_pubkey_owner(k, ldns_rdf_clone(origin));
+	ldns_key_set_flags(k, 257);
+	ldns_key_set_inception(k, (uint32_t)time(NULL) - 3600);
+	ldns_key_set_expiration(k, (uint32_t)time(NULL) + 30 * 86400);
+	ldns_key_list *kl = ldns_key_list_new();
+	ldns_key_list_push_key(kl, k);
+	ldns_zone_push_rr(z, ldns_key2rr(k));
+	if (m == M_NSEC)
+		s = ldns_zone_sign(z, kl);
+	else
+		s = ldns_zone_sign_nsec3(z, kl, 1, 0, ITER, sizeof(SALT), SALT);
+	if (s && m == M_OPTOUT)
+		cut_optout(s);
+	FILE *o = open_memstream(&out, &outlen);
+	if (s)
+		ldns_zone_print(o, s);
+	fclose(o);
+	if (s)
+		ldns_zone_deep_free(s);
+	ldns_zone_deep_free(z);
+	ldns_key_list_free(kl);
+	ldns_rdf_deep_free(origin);
+	return out;
+}
+
+static const struct ditto_zone_table *zone(enum mode m)
+{
+	if (!tables[m]) {
+		char *text = signed_text(m);
+		if (!text)
+			return NULL;
+		imgs[m] = h_image(text, ORIGIN);
+		free(text);
+		if (imgs[m])
+			tables[m] = h_table(imgs[m], NULL);
+	}
+	return tables[m];
+}
+
+/* ---- asking and checking --------------------------------------------------- */
+
+#define AN LDNS_SECTION_ANSWER
+#define NS LDNS_SECTION_AUTHORITY
+#define AR LDNS_SECTION_ADDITIONAL
+
+static void ask(enum mode m, const char *name, uint16_t type, bool dnssec,
+		struct h_resp *r)
+{
+	const struct ditto_zone_table *t = zone(m);
+	struct h_query q = { .id = 7, .qname = name, .qtype = type,
+			     .edns = { .on = true, .payload = 4096,
+				       .do_bit = dnssec } };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	h_ask(t, &q, NULL, r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r->pkt);
+}
+
+static ldns_rr_list *section(const struct h_resp *r, ldns_pkt_section s)
+{
+	return s == AN ? ldns_pkt_answer(r->pkt)
+	       : s == NS ? ldns_pkt_authority(r->pkt)
+			 : ldns_pkt_additional(r->pkt);
+}
+
+static size_t count_type(const struct h_resp *r, ldns_pkt_section s,
+			 ldns_rr_type t)
+{
+	return h_rr_count(r, s, (uint16_t)t);
+}
+
+/* Every RRset of the section but RRSIGs has an RRSIG over it (glue aside:
+ * skip is a type left out, 0 for none). */
+static bool all_signed(const struct h_resp *r, ldns_pkt_section s,
+		       ldns_rr_type skip)
+{
+	ldns_rr_list *l = section(r, s);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		bool found = false;
+		if (t == LDNS_RR_TYPE_RRSIG || t == skip)
+			continue;
+		for (size_t j = 0; j < ldns_rr_list_rr_count(l); j++) {
+			ldns_rr *sig = ldns_rr_list_rr(l, j);
+			if (ldns_rr_get_type(sig) == LDNS_RR_TYPE_RRSIG &&
+			    ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig)) == t &&
+			    ldns_dname_compare(ldns_rr_owner(sig),
+					       ldns_rr_owner(rr)) == 0)
+				found = true;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool no_dnssec_records(const struct h_resp *r)
+{
+	ldns_pkt_section ss[] = { AN, NS, AR };
+	for (int k = 0; k < 3; k++)
+		if (count_type(r, ss[k], LDNS_RR_TYPE_RRSIG) ||
+		    count_type(r, ss[k], LDNS_RR_TYPE_NSEC) ||
+		    count_type(r, ss[k], LDNS_RR_TYPE_NSEC3))
+			return false;
+	return true;
+}
+
+/* NSEC: one in authority covers name (owner < name < next, the last one
+ * wrapping to the apex). */
+static bool nsec_covers(const struct h_resp *r, const char *name)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	ldns_rr_list *l = section(r, NS);
+	bool ok = false;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && !ok; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC)
+			continue;
+		ldns_rdf *o = ldns_rr_owner(rr), *nx = ldns_rr_rdf(rr, 0);
+		bool wraps = ldns_dname_compare(nx, o) <= 0;
+		ok = ldns_dname_compare(o, n) < 0 &&
+		     (wraps || ldns_dname_compare(n, nx) < 0);
+	}
+	ldns_rdf_deep_free(n);
+	return ok;
+}
+
+/* NSEC: the one at name, whose bitmap lacks type (and has has, if set). */
+static bool nsec_at_without(const struct h_resp *r, const char *name,
+			    ldns_rr_type type, ldns_rr_type has)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	ldns_rr_list *l = section(r, NS);
+	bool ok = false;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && !ok; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC ||
+		    ldns_dname_compare(ldns_rr_owner(rr), n) != 0)
+			continue;
+		ldns_rdf *bm = ldns_rr_rdf(rr, 1);
+		ok = !ldns_nsec_bitmap_covers_type(bm, type) &&
+		     (!has || ldns_nsec_bitmap_covers_type(bm, has));
+	}
+	ldns_rdf_deep_free(n);
+	return ok;
+}
+
+/* NSEC3: one in authority matches the hash of name (and lacks type, when
+ * type is set); or covers it, with the opt-out flag when optout. */
+static bool nsec3_check(const struct h_resp *r, const char *name,
+			bool match, ldns_rr_type type, bool optout)
+{
+	char *h = hash_label(name);
+	ldns_rr_list *l = section(r, NS);
+	bool ok = false;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && !ok; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC3)
+			continue;
+		char *o = first_label(ldns_rr_owner(rr)), *nx = next_hash(rr);
+		if (match) {
+			ok = strcmp(o, h) == 0 &&
+			     (!type || !ldns_nsec_bitmap_covers_type(
+					       ldns_nsec3_bitmap(rr), type));
+		} else {
+			bool wraps = strcmp(nx, o) <= 0;
+			ok = (strcmp(o, h) < 0 && (wraps || strcmp(h, nx) < 0)) ||
+			     (wraps && strcmp(h, nx) < 0);
+			if (optout && !ldns_nsec3_optout(rr))
+				ok = false;
+		}
+		free(o);
+		free(nx);
+	}
+	free(h);
+	return ok;
+}
+
+#define CHECK(r, cond) CU_assertImplementation((cond), __LINE__, #cond, \
+					       __FILE__, "", CU_FALSE)
+
+/* ---- the tests ------------------------------------------------------------- */
+
+static void test_zones_sign_compile_and_carry_denial_sections(void)
+{
+	for (int m = 0; m < M_COUNT; m++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(zone((enum mode)m));
+		const struct ditto_image_hdr *h = imgs[m]->hdr;
+		CU_ASSERT_TRUE(h->flags & DITTO_IMAGE_SIGNED);
+		CU_ASSERT_EQUAL(!!(h->flags & DITTO_IMAGE_NSEC3), m != M_NSEC);
+		CU_ASSERT_EQUAL(!!(h->flags & DITTO_IMAGE_NSEC), m == M_NSEC);
+		CU_ASSERT_PTR_NOT_NULL(imgs[m]->denial);
+		/* NSEC3 owners are no names of the tree. */
+		if (m != M_NSEC) {
+			char *hl = hash_label("www.t.test.");
+			char name[128];
+			snprintf(name, sizeof(name), "%s.t.test.", hl);
+			free(hl);
+			CU_ASSERT_PTR_NULL(h_node(imgs[m], name));
+			CU_ASSERT_EQUAL(imgs[m]->nsec3->iterations, ITER);
+			CU_ASSERT_EQUAL(imgs[m]->nsec3->salt_len, sizeof(SALT));
+		}
+	}
+}
+
+static void test_answers_carry_rrsigs_only_with_do(void)
+{
+	for (int m = 0; m < M_COUNT; m++) {
+		struct h_resp r;
+		ask((enum mode)m, "www.t.test.", LDNS_RR_TYPE_A, true, &r);
+		CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_A) == 1);
+		CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_RRSIG) == 1);
+		CHECK(r, all_signed(&r, AN, 0));
+		h_resp_free(&r);
+		ask((enum mode)m, "www.t.test.", LDNS_RR_TYPE_A, false, &r);
+		CHECK(r, no_dnssec_records(&r));
+		h_resp_free(&r);
+		ask((enum mode)m, "nothere.t.test.", LDNS_RR_TYPE_A, false, &r);
+		CHECK(r, h_rcode(&r) == LDNS_RCODE_NXDOMAIN);
+		CHECK(r, no_dnssec_records(&r));
+		h_resp_free(&r);
+	}
+}
+
+static void test_additional_addresses_signed_but_glue_not(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC, "mx.t.test.", LDNS_RR_TYPE_MX, true, &r);
+	CHECK(r, h_rr_find(&r, AR, "www.t.test.", LDNS_RR_TYPE_A, 0) != NULL);
+	CHECK(r, all_signed(&r, AR, 0));
+	h_resp_free(&r);
+	ask(M_NSEC, "host.sub.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, h_rr_find(&r, AR, "ns.sub.t.test.", LDNS_RR_TYPE_A, 0) != NULL);
+	CHECK(r, count_type(&r, AR, LDNS_RR_TYPE_RRSIG) == 0);
+	h_resp_free(&r);
+}
+
+static void test_nsec_nxdomain_proves_name_and_wildcard_absent(void)
+{
+	static const char *names[] = { "nothere.t.test.", "zzz.t.test.",
+				       "a.t.test.", "deep.a.b.c.t.test.",
+				       "q.www.t.test." };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct h_resp r;
+		ask(M_NSEC, names[i], LDNS_RR_TYPE_A, true, &r);
+		CHECK(r, h_rcode(&r) == LDNS_RCODE_NXDOMAIN);
+		CHECK(r, nsec_covers(&r, names[i]));
+		CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_SOA) == 1);
+		CHECK(r, all_signed(&r, NS, 0));
+		h_resp_free(&r);
+	}
+	/* The wildcards at the closest enclosers. */
+	struct h_resp r;
+	ask(M_NSEC, "nothere.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, nsec_covers(&r, "*.t.test."));
+	h_resp_free(&r);
+	ask(M_NSEC, "deep.a.b.c.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, nsec_covers(&r, "*.a.b.c.t.test."));
+	h_resp_free(&r);
+	ask(M_NSEC, "q.www.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, nsec_covers(&r, "*.www.t.test."));
+	h_resp_free(&r);
+}
+
+static void test_nsec_nodata_and_empty_non_terminal(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC, "www.t.test.", LDNS_RR_TYPE_TXT, true, &r);
+	CHECK(r, h_rcode(&r) == LDNS_RCODE_NOERROR);
+	CHECK(r, nsec_at_without(&r, "www.t.test.", LDNS_RR_TYPE_TXT,
+				 LDNS_RR_TYPE_A));
+	CHECK(r, all_signed(&r, NS, 0));
+	h_resp_free(&r);
+	ask(M_NSEC, "b.c.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, h_rcode(&r) == LDNS_RCODE_NOERROR);
+	CHECK(r, nsec_covers(&r, "b.c.t.test."));
+	h_resp_free(&r);
+}
+
+static void test_nsec_wildcard_answer_and_wildcard_nodata(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC, "x.w.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_A) == 1);
+	ldns_rr *sig = h_rr_find(&r, AN, "x.w.t.test.", LDNS_RR_TYPE_RRSIG, 0);
+	CHECK(r, sig && ldns_rdf2native_int8(ldns_rr_rrsig_labels(sig)) == 3);
+	CHECK(r, nsec_covers(&r, "x.w.t.test."));
+	h_resp_free(&r);
+	ask(M_NSEC, "x.w.t.test.", LDNS_RR_TYPE_TXT, true, &r);
+	CHECK(r, count_type(&r, AN, 0) == 0);
+	CHECK(r, nsec_at_without(&r, "*.w.t.test.", LDNS_RR_TYPE_TXT,
+				 LDNS_RR_TYPE_A));
+	CHECK(r, nsec_covers(&r, "x.w.t.test."));
+	h_resp_free(&r);
+	/* A wildcard CNAME: the chain and the proof for the query name. */
+	ask(M_NSEC, "y.wc.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_CNAME) == 1);
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_A) == 1);
+	CHECK(r, all_signed(&r, AN, 0));
+	CHECK(r, nsec_covers(&r, "y.wc.t.test."));
+	h_resp_free(&r);
+}
+
+static void test_nsec_referrals_with_ds_or_proof_of_none(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC, "host.sec.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_DS) == 1);
+	CHECK(r, all_signed(&r, NS, LDNS_RR_TYPE_NS));
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_NSEC) == 0);
+	h_resp_free(&r);
+	ask(M_NSEC, "host.sub.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_DS) == 0);
+	CHECK(r, nsec_at_without(&r, "sub.t.test.", LDNS_RR_TYPE_DS,
+				 LDNS_RR_TYPE_NS));
+	h_resp_free(&r);
+	/* DS at the cut: the parent's answer, or its NODATA. */
+	ask(M_NSEC, "sec.t.test.", LDNS_RR_TYPE_DS, true, &r);
+	CHECK(r, ldns_pkt_aa(r.pkt));
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_DS) == 1);
+	CHECK(r, all_signed(&r, AN, 0));
+	h_resp_free(&r);
+	ask(M_NSEC, "sub.t.test.", LDNS_RR_TYPE_DS, true, &r);
+	CHECK(r, ldns_pkt_aa(r.pkt));
+	CHECK(r, count_type(&r, AN, 0) == 0);
+	CHECK(r, nsec_at_without(&r, "sub.t.test.", LDNS_RR_TYPE_DS,
+				 LDNS_RR_TYPE_NS));
+	h_resp_free(&r);
+}
+
+static void test_nsec_cname_chain_to_nxdomain_proves_the_target(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC, "dangling.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, h_rcode(&r) == LDNS_RCODE_NXDOMAIN);
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_CNAME) == 1);
+	CHECK(r, all_signed(&r, AN, 0));
+	CHECK(r, nsec_covers(&r, "nothere.t.test."));
+	h_resp_free(&r);
+}
+
+static void test_nsec3_nxdomain_closest_encloser_proof(void)
+{
+	static const struct {
+		const char *name, *ce, *nc;
+	} cases[] = {
+		{ "nothere.t.test.", "t.test.", "nothere.t.test." },
+		{ "deep.er.t.test.", "t.test.", "er.t.test." },
+		{ "deep.a.b.c.t.test.", "a.b.c.t.test.", "deep.a.b.c.t.test." },
+		{ "q.r.b.c.t.test.", "b.c.t.test.", "r.b.c.t.test." },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct h_resp r;
+		char wild[256];
+		snprintf(wild, sizeof(wild), "*.%s", cases[i].ce);
+		ask(M_NSEC3, cases[i].name, LDNS_RR_TYPE_A, true, &r);
+		CHECK(r, h_rcode(&r) == LDNS_RCODE_NXDOMAIN);
+		CHECK(r, nsec3_check(&r, cases[i].ce, true, 0, false));
+		CHECK(r, nsec3_check(&r, cases[i].nc, false, 0, false));
+		CHECK(r, nsec3_check(&r, wild, false, 0, false));
+		CHECK(r, all_signed(&r, NS, 0));
+		h_resp_free(&r);
+	}
+}
+
+static void test_nsec3_nodata_ent_and_wildcard(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC3, "www.t.test.", LDNS_RR_TYPE_TXT, true, &r);
+	CHECK(r, nsec3_check(&r, "www.t.test.", true, LDNS_RR_TYPE_TXT, false));
+	h_resp_free(&r);
+	ask(M_NSEC3, "b.c.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, h_rcode(&r) == LDNS_RCODE_NOERROR);
+	CHECK(r, nsec3_check(&r, "b.c.t.test.", true, LDNS_RR_TYPE_A, false));
+	h_resp_free(&r);
+	/* A wildcard answer: the next closer name is covered. */
+	ask(M_NSEC3, "x.w.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, AN, LDNS_RR_TYPE_A) == 1);
+	CHECK(r, nsec3_check(&r, "x.w.t.test.", false, 0, false));
+	h_resp_free(&r);
+	/* Wildcard NODATA (RFC 5155 7.2.5). */
+	ask(M_NSEC3, "x.w.t.test.", LDNS_RR_TYPE_TXT, true, &r);
+	CHECK(r, nsec3_check(&r, "w.t.test.", true, 0, false));
+	CHECK(r, nsec3_check(&r, "x.w.t.test.", false, 0, false));
+	CHECK(r, nsec3_check(&r, "*.w.t.test.", true, LDNS_RR_TYPE_TXT, false));
+	h_resp_free(&r);
+}
+
+static void test_nsec3_referrals_and_ds_queries(void)
+{
+	struct h_resp r;
+
+	ask(M_NSEC3, "host.sub.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, nsec3_check(&r, "sub.t.test.", true, LDNS_RR_TYPE_DS, false));
+	h_resp_free(&r);
+	ask(M_NSEC3, "host.sec.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_DS) == 1);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_NSEC3) == 0);
+	h_resp_free(&r);
+	ask(M_NSEC3, "sub.t.test.", LDNS_RR_TYPE_DS, true, &r);
+	CHECK(r, ldns_pkt_aa(r.pkt));
+	CHECK(r, nsec3_check(&r, "sub.t.test.", true, LDNS_RR_TYPE_DS, false));
+	h_resp_free(&r);
+}
+
+static void test_nsec3_optout_insecure_delegation_and_ent(void)
+{
+	struct h_resp r;
+
+	/* RFC 5155 7.2.7: no NSEC3 for the delegation; the closest provable
+	 * encloser (the apex) and an opt-out NSEC3 over the next closer. */
+	ask(M_OPTOUT, "host.sub.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_NS) == 1);
+	CHECK(r, nsec3_check(&r, "t.test.", true, 0, false));
+	CHECK(r, nsec3_check(&r, "sub.t.test.", false, 0, true));
+	h_resp_free(&r);
+	ask(M_OPTOUT, "host.x.ent.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, nsec3_check(&r, "t.test.", true, 0, false));
+	CHECK(r, nsec3_check(&r, "ent.t.test.", false, 0, true));
+	h_resp_free(&r);
+	/* 7.2.4: DS at an opt-out delegation, the same proof. */
+	ask(M_OPTOUT, "sub.t.test.", LDNS_RR_TYPE_DS, true, &r);
+	CHECK(r, ldns_pkt_aa(r.pkt));
+	CHECK(r, nsec3_check(&r, "t.test.", true, 0, false));
+	CHECK(r, nsec3_check(&r, "sub.t.test.", false, 0, true));
+	h_resp_free(&r);
+	/* A signed delegation keeps its DS. */
+	ask(M_OPTOUT, "host.sec.t.test.", LDNS_RR_TYPE_A, true, &r);
+	CHECK(r, count_type(&r, NS, LDNS_RR_TYPE_DS) == 1);
+	h_resp_free(&r);
+}
+
+static void test_proofs_that_do_not_fit_set_tc(void)
+{
+	const struct ditto_zone_table *t = zone(M_NSEC3);
+	struct h_query q = { .id = 9, .qname = "deep.er.t.test.",
+			     .qtype = LDNS_RR_TYPE_A,
+			     .edns = { .on = true, .payload = 512,
+				       .do_bit = true } };
+	struct h_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	h_ask(t, &q, NULL, &r);
+	/* SOA, three NSEC3 and four RRSIGs do not fit 512 bytes. */
+	CHECK(r, h_flags(&r) & DNS_F_TC);
+	CHECK(r, count_type(&r, NS, 0) == 0);
+	h_resp_free(&r);
+}
+
+static void test_compiler_warns_about_unsigned_rrsets_and_broken_chains(void)
+{
+	char *text = signed_text(M_NSEC);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* An unsigned record and a hole in the chain. */
+	size_t len = strlen(text);
+	char *more = malloc(len + 64);
+	memcpy(more, text, len);
+	strcpy(more + len, "extra.t.test. 300 IN A 192.0.2.9\n");
+	struct ditto_compiled out;
+	CU_ASSERT_EQUAL(h_compile(more, ORIGIN, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(out.image);	/* served all the same */
+	CU_ASSERT_TRUE(out.warnings >= 2);
+	ditto_compiled_free(&out);
+	free(more);
+	free(text);
+}
+
+int main(void)
+{
+	static const struct h_test tests[] = {
+#define T(fn) { #fn, fn }
+		T(test_zones_sign_compile_and_carry_denial_sections),
+		T(test_answers_carry_rrsigs_only_with_do),
+		T(test_additional_addresses_signed_but_glue_not),
+		T(test_nsec_nxdomain_proves_name_and_wildcard_absent),
+		T(test_nsec_nodata_and_empty_non_terminal),
+		T(test_nsec_wildcard_answer_and_wildcard_nodata),
+		T(test_nsec_referrals_with_ds_or_proof_of_none),
+		T(test_nsec_cname_chain_to_nxdomain_proves_the_target),
+		T(test_nsec3_nxdomain_closest_encloser_proof),
+		T(test_nsec3_nodata_ent_and_wildcard),
+		T(test_nsec3_referrals_and_ds_queries),
+		T(test_nsec3_optout_insecure_delegation_and_ent),
+		T(test_proofs_that_do_not_fit_set_tc),
+		T(test_compiler_warns_about_unsigned_rrsets_and_broken_chains),
+#undef T
+	};
+	int rc = h_run("dnssec", tests, sizeof(tests) / sizeof(tests[0]));
+
+	for (int m = 0; m < M_COUNT; m++) {
+		if (tables[m])
+			ditto_zone_table_free(tables[m]);
+		if (imgs[m])
+			ditto_image_free(imgs[m]);
+	}
+	return rc;
+}
