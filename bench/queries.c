@@ -65,6 +65,8 @@ static size_t text_to_wire(const char *s, uint8_t *out)
 	return n;
 }
 
+bool query_dnssec_ok;
+
 static size_t build_query(uint8_t *p, uint16_t id, const uint8_t *name,
 			  size_t nlen, uint16_t qtype)
 {
@@ -82,11 +84,11 @@ static size_t build_query(uint8_t *p, uint16_t id, const uint8_t *name,
 	dns_put16(p + n, qtype);
 	dns_put16(p + n + 2, DNS_CLASS_IN);
 	n += 4;
-	/* OPT: root owner, payload 1232, no extended flags, no options. */
+	/* OPT: root owner, payload 1232, DO as asked, no options. */
 	p[n++] = 0;
 	dns_put16(p + n, DNS_T_OPT);
 	dns_put16(p + n + 2, DITTO_EDNS_DEFAULT);
-	dns_put32(p + n + 4, 0);
+	dns_put32(p + n + 4, query_dnssec_ok ? DNS_EDNS_DO : 0);
 	dns_put16(p + n + 8, 0);
 	return n + 10;
 }

@@ -27,6 +27,9 @@ struct query_list {
 	uint8_t *pk;		/* the queries, each 8-byte aligned */
 };
 
+/* Queries are rendered with the DO bit when set (before loading). */
+extern bool query_dnssec_ok;
+
 /* Read path; on failure -1 with a message on stderr naming prog. */
 int query_list_load(const char *prog, const char *path, struct query_list *l);
 void query_list_free(struct query_list *l);

@@ -85,6 +85,8 @@ struct compiler {
 	struct ditto_nsec3_hdr n3hdr;
 	struct ditto_nsec3_entry *n3e;
 	size_t nn3e;
+	uint32_t *n3b;		/* bucket starts */
+	size_t nn3b;
 	uint32_t image_flags;
 	unsigned dnssec_warnings;
 };
@@ -1565,6 +1567,22 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 		c->n3e[k] = e[k].e;
 	c->nn3e = ne;
 	h->count = (uint32_t)ne;
+	/* About one entry a bucket. */
+	while (h->bucket_bits < DITTO_NSEC3_BUCKET_BITS &&
+	       ((size_t)1 << h->bucket_bits) < ne)
+		h->bucket_bits++;
+	c->nn3b = ((size_t)1 << h->bucket_bits) + 1;
+	c->n3b = malloc(c->nn3b * sizeof(*c->n3b));
+	if (!c->n3b) {
+		rc = DITTO_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0, at = 0; k < c->nn3b; k++) {
+		while (at < ne && ditto_nsec3_bucket(c->n3e[at].hash,
+						     h->bucket_bits) < k)
+			at++;
+		c->n3b[k] = (uint32_t)at;
+	}
 	c->image_flags |= DITTO_IMAGE_NSEC3;
 out:
 	free(e);
@@ -1699,7 +1717,8 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	size_t denial_size = c->denial ? c->nnodes * sizeof(*c->denial) : 0;
 	size_t off_nsec3 = off_denial + denial_size;
 	size_t nsec3_size = c->nn3e ? sizeof(c->n3hdr) +
-				      c->nn3e * sizeof(*c->n3e) : 0;
+				      c->nn3e * sizeof(*c->n3e) +
+				      c->nn3b * sizeof(*c->n3b) : 0;
 	size_t size = off_nsec3 + nsec3_size;
 	if (size > UINT32_MAX) {
 		zone_error(z, NULL, "image would exceed 4 GiB");
@@ -1750,6 +1769,9 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 		memcpy(img + off_nsec3, &c->n3hdr, sizeof(c->n3hdr));
 		memcpy(img + off_nsec3 + sizeof(c->n3hdr), c->n3e,
 		       c->nn3e * sizeof(*c->n3e));
+		memcpy(img + off_nsec3 + sizeof(c->n3hdr) +
+			       c->nn3e * sizeof(*c->n3e),
+		       c->n3b, c->nn3b * sizeof(*c->n3b));
 	}
 
 	memcpy(img + off_nodes, nodes, c->nnodes * sizeof(*nodes));
@@ -1865,6 +1887,7 @@ static int compile_common(const struct ditto_compile_opts *opts,
 	free(c.n3recs);
 	free(c.denial);
 	free(c.n3e);
+	free(c.n3b);
 	free(c.blocks);
 	free(c.rrsets);
 	free(c.bb);

@@ -394,10 +394,11 @@ static uint32_t nsec3_cover(const struct ditto_image *z, const struct ctx *c,
 	const struct ditto_nsec3_entry *e = z->nsec3_entries;
 	uint8_t hash[DITTO_SHA1_LEN];
 	size_t off = c->loff[c->labels - labels];
-	uint32_t lo = 0, hi = h->count;
 
 	ditto_nsec3_hash(c->name + off, c->len - off, h->salt, h->salt_len,
 			 h->iterations, hash);
+	uint32_t k = ditto_nsec3_bucket(hash, h->bucket_bits);
+	uint32_t lo = z->nsec3_buckets[k], hi = z->nsec3_buckets[k + 1];
 	while (lo < hi) {	/* the first entry above the hash */
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (memcmp(e[mid].hash, hash, DITTO_NSEC3_HASH) <= 0)

@@ -3,6 +3,10 @@
  * hashes a next closer name per NSEC3 denial, with no allocation and no
  * library state. */
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #include "ditto/dnssec.h"
 #include "ditto/image.h"
@@ -58,6 +62,84 @@ static void sha1_block(uint32_t h[5], const uint8_t *p)
 	h[4] += e;
 }
 
+#if defined(__x86_64__)
+/* The same compression with the SHA extensions (sha1rnds4 and friends):
+ * four rounds an instruction, several times faster than the plain one. */
+#define SHA1_STEP(g, f)                                                       \
+	do {                                                                  \
+		e = _mm_sha1nexte_epu32(prev, w[g]);                          \
+		prev = abcd;                                                  \
+		abcd = _mm_sha1rnds4_epu32(abcd, e, f);                        \
+	} while (0)
+
+__attribute__((target("sha,sse4.1,ssse3")))
+static void sha1_block_ni(uint32_t h[5], const uint8_t *p)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0001020304050607LL,
+					     0x08090a0b0c0d0e0fLL);
+	__m128i w[20], abcd, e, prev, abcd0, e0;
+
+	for (int i = 0; i < 4; i++)
+		w[i] = _mm_shuffle_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)),
+			bswap);
+	for (int i = 4; i < 20; i++)
+		w[i] = _mm_sha1msg2_epu32(
+			_mm_xor_si128(_mm_sha1msg1_epu32(w[i - 4], w[i - 3]),
+				      w[i - 2]),
+			w[i - 1]);
+	abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(void *)h),
+				 0x1b);
+	e0 = _mm_set_epi32((int)h[4], 0, 0, 0);
+	abcd0 = abcd;
+	e = _mm_add_epi32(e0, w[0]);
+	prev = abcd;
+	abcd = _mm_sha1rnds4_epu32(abcd, e, 0);
+	SHA1_STEP(1, 0); SHA1_STEP(2, 0); SHA1_STEP(3, 0); SHA1_STEP(4, 0);
+	SHA1_STEP(5, 1); SHA1_STEP(6, 1); SHA1_STEP(7, 1); SHA1_STEP(8, 1);
+	SHA1_STEP(9, 1);
+	SHA1_STEP(10, 2); SHA1_STEP(11, 2); SHA1_STEP(12, 2); SHA1_STEP(13, 2);
+	SHA1_STEP(14, 2);
+	SHA1_STEP(15, 3); SHA1_STEP(16, 3); SHA1_STEP(17, 3); SHA1_STEP(18, 3);
+	SHA1_STEP(19, 3);
+	e = _mm_sha1nexte_epu32(prev, e0);
+	abcd = _mm_add_epi32(abcd, abcd0);
+	_mm_storeu_si128((__m128i *)(void *)h, _mm_shuffle_epi32(abcd, 0x1b));
+	h[4] = (uint32_t)_mm_extract_epi32(e, 3);
+}
+
+static void (*sha1_compress)(uint32_t h[5], const uint8_t *p) = sha1_block;
+
+__attribute__((constructor)) static void sha1_pick(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)) &&
+	    __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) &&
+	    (c & bit_SSSE3))
+		sha1_compress = sha1_block_ni;
+}
+#else
+#define sha1_compress sha1_block
+#endif
+
+/* Which compression runs: "sha-ni" or "c" (for tests and benchmarks). */
+const char *ditto_sha1_impl(void)
+{
+#if defined(__x86_64__)
+	return sha1_compress == sha1_block_ni ? "sha-ni" : "c";
+#else
+	return "c";
+#endif
+}
+
+void ditto_sha1_force_portable(void)
+{
+#if defined(__x86_64__)
+	sha1_compress = sha1_block;
+#endif
+}
+
 static void sha1_init(struct sha1 *s)
 {
 	static const uint32_t iv[5] = { 0x67452301, 0xefcdab89, 0x98badcfe,
@@ -79,11 +161,11 @@ static void sha1_update(struct sha1 *s, const uint8_t *p, size_t n)
 		n -= k;
 		if (s->fill < 64)
 			return;
-		sha1_block(s->h, s->buf);
+		sha1_compress(s->h, s->buf);
 		s->fill = 0;
 	}
 	for (; n >= 64; p += 64, n -= 64)
-		sha1_block(s->h, p);
+		sha1_compress(s->h, p);
 	memcpy(s->buf, p, n);
 	s->fill = n;
 }

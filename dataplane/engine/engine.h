@@ -23,6 +23,7 @@ struct ditto_image {
 	const struct ditto_denial *denial;	/* signed zones, else NULL */
 	const struct ditto_nsec3_hdr *nsec3;	/* NSEC3 zones, else NULL */
 	const struct ditto_nsec3_entry *nsec3_entries;
+	const uint32_t *nsec3_buckets;
 	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
 	/* The zone expired (no primary confirmed it in time): its names
 	 * get SERVFAIL. Set by the dataplane's control thread while

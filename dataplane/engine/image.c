@@ -414,7 +414,9 @@ static int check_header(struct check *c, struct ditto_image *img)
 		const struct ditto_nsec3_hdr *n3 =
 			(const void *)(img->base + s3->offset);
 		if (s3->size < sizeof(*n3) ||
-		    (uint64_t)n3->count * sizeof(struct ditto_nsec3_entry) !=
+		    n3->bucket_bits > DITTO_NSEC3_BUCKET_BITS ||
+		    (uint64_t)n3->count * sizeof(struct ditto_nsec3_entry) +
+				    (((uint64_t)1 << n3->bucket_bits) + 1) * 4 !=
 			    s3->size - sizeof(*n3) || n3->count == 0 ||
 		    s3->count != n3->count)
 			return fail(c, DITTO_ECORRUPT, "NSEC3 count "
@@ -424,6 +426,8 @@ static int check_header(struct check *c, struct ditto_image *img)
 				    "%u", n3->algorithm);
 		img->nsec3 = n3;
 		img->nsec3_entries = (const void *)(n3 + 1);
+		img->nsec3_buckets = (const void *)(img->nsec3_entries +
+						    n3->count);
 	}
 	return 0;
 }
@@ -461,8 +465,22 @@ static int check_denial(struct check *c, const struct ditto_image *img)
 	}
 	if (!img->nsec3)
 		return 0;
+	const struct ditto_nsec3_hdr *n3 = img->nsec3;
+	const uint32_t *bk = img->nsec3_buckets;
+	uint32_t nb = (1u << n3->bucket_bits) + 1;
+	if (bk[0] != 0 || bk[nb - 1] != n3->count)
+		return fail(c, DITTO_ECORRUPT, "NSEC3 buckets do not span the "
+			    "entries");
+	for (uint32_t k = 1; k < nb; k++)
+		if (bk[k] < bk[k - 1])
+			return fail(c, DITTO_ECORRUPT, "NSEC3 bucket %u out of "
+				    "order", k);
 	for (uint32_t i = 0; i < img->nsec3->count; i++) {
 		const struct ditto_nsec3_entry *e = &img->nsec3_entries[i];
+		uint32_t k = ditto_nsec3_bucket(e->hash, n3->bucket_bits);
+		if (i < bk[k] || i >= bk[k + 1])
+			return fail(c, DITTO_ECORRUPT, "NSEC3 entry %u outside "
+				    "its bucket", i);
 		if (i > 0 && memcmp(e[-1].hash, e->hash, DITTO_NSEC3_HASH) >= 0)
 			return fail(c, DITTO_ECORRUPT, "NSEC3 hash %u out of "
 				    "order", i);

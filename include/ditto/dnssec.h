@@ -10,6 +10,10 @@
 #define DITTO_SHA1_LEN 20
 
 void ditto_sha1(const void *data, size_t len, uint8_t out[DITTO_SHA1_LEN]);
+/* The compression in use: "sha-ni" (x86 SHA extensions) or "c". */
+const char *ditto_sha1_impl(void);
+/* Use the plain C compression from now on (tests compare the two). */
+void ditto_sha1_force_portable(void);
 
 /* IH(salt, name, iterations) of a lowercase wire name. */
 void ditto_nsec3_hash(const uint8_t *name, size_t len, const uint8_t *salt,

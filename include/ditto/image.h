@@ -234,14 +234,30 @@ struct ditto_denial {
 
 #define DITTO_NSEC3_HASH 20	/* SHA-1, the only NSEC3 hash (RFC 5155) */
 
-/* The chain the proofs use: the NSEC3PARAM's parameters. */
+/* The chain the proofs use: the NSEC3PARAM's parameters, then count
+ * entries in hash order, then (1 << bucket_bits) + 1 uint32 bucket starts:
+ * bucket[k] is the first entry whose hash's top bucket_bits bits are k or
+ * more, so a search reads one bucket and a run of about one entry instead
+ * of a binary search's cache misses. */
 struct ditto_nsec3_hdr {
 	uint16_t iterations;
 	uint8_t algorithm;	/* 1, SHA-1 */
 	uint8_t salt_len;
-	uint32_t count;		/* entries that follow, in hash order */
+	uint32_t count;
+	uint32_t bucket_bits;	/* at most DITTO_NSEC3_BUCKET_BITS */
+	uint32_t reserved;
 	uint8_t salt[256];
 };
+
+#define DITTO_NSEC3_BUCKET_BITS 22
+
+static inline uint32_t ditto_nsec3_bucket(const uint8_t *hash, unsigned bits)
+{
+	uint32_t top = (uint32_t)hash[0] << 24 | (uint32_t)hash[1] << 16 |
+		       (uint32_t)hash[2] << 8 | hash[3];
+
+	return bits ? top >> (32 - bits) : 0;
+}
 
 struct ditto_nsec3_entry {
 	uint8_t hash[DITTO_NSEC3_HASH];	/* the owner's first label, decoded */

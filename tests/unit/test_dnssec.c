@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 #include <ldns/ldns.h>
 
+#include "ditto/dnssec.h"
 #include "ditto/image.h"
 #include "ditto/wire.h"
 #include "helpers.h"
@@ -336,6 +337,42 @@ static bool nsec3_check(const struct h_resp *r, const char *name,
 
 /* ---- the tests ------------------------------------------------------------- */
 
+/* SHA-1 of every length class (one block, padding spilling into a second,
+ * several blocks) against ldns's, with the SHA extensions where the CPU
+ * has them and with the plain C compression; then NSEC3 hashes against
+ * RFC 5155 appendix A. Run first: the plain one stays in use after. */
+static void test_sha1_and_nsec3_hash_match_ldns_and_rfc5155(void)
+{
+	uint8_t buf[1000], want[20], got[20];
+	static const size_t lens[] = { 0, 1, 3, 55, 56, 63, 64, 65, 119, 120,
+				       128, 1000 };
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			ldns_sha1(buf, (unsigned)lens[k], want);
+			ditto_sha1(buf, lens[k], got);
+			CU_ASSERT_EQUAL(memcmp(want, got, 20), 0);
+		}
+		/* H(example) with salt aabbccdd, 12 iterations. */
+		ditto_nsec3_hash((const uint8_t *)"\7example", 9, SALT,
+				 sizeof(SALT), 12, got);
+		uint8_t rfc[20];
+		CU_ASSERT_EQUAL(ditto_base32hex_decode(
+			(const uint8_t *)"0p9mhaveqvm6t7vbl5lop2u3t2rp3tom", 32,
+			rfc, sizeof(rfc)), 20);
+		CU_ASSERT_EQUAL(memcmp(rfc, got, 20), 0);
+		printf("(%s) ", ditto_sha1_impl());
+		ditto_sha1_force_portable();
+	}
+	uint8_t x[20];
+	CU_ASSERT_EQUAL(ditto_base32hex_decode((const uint8_t *)"0p9w", 4, x,
+					       sizeof(x)), -1);
+	CU_ASSERT_EQUAL(ditto_base32hex_decode((const uint8_t *)"0p9!", 4, x,
+					       sizeof(x)), -1);
+}
+
 static void test_zones_sign_compile_and_carry_denial_sections(void)
 {
 	for (int m = 0; m < M_COUNT; m++) {
@@ -630,6 +667,7 @@ int main(void)
 {
 	static const struct h_test tests[] = {
 #define T(fn) { #fn, fn }
+		T(test_sha1_and_nsec3_hash_match_ldns_and_rfc5155),
 		T(test_zones_sign_compile_and_carry_denial_sections),
 		T(test_answers_carry_rrsigs_only_with_do),
 		T(test_additional_addresses_signed_but_glue_not),
