@@ -939,23 +939,30 @@ static void bb_rrset(struct compiler *c, struct bbuf *b, const struct cnode *n,
 	const struct zone *z = &c->z;
 	uint16_t type = z->recs[from].type;
 
+	/* RRSIGs asked for as a type keep each its own TTL: they cover
+	 * RRsets of different TTLs (RFC 4034 3). */
 	for (uint32_t i = from; i < to; i++) {
 		const struct zrec *r = &z->recs[i];
 		if (!r->dropped)
 			bb_rr(b, DITTO_FIX_CODE(DITTO_FIX_OWNER, 0), r->type,
-			      ttl, rec_rdata(z, r), r->rdlen);
+			      type == DNS_T_RRSIG ? r->ttl : ttl,
+			      rec_rdata(z, r), r->rdlen);
 	}
 	if (!sigs)
 		return;
+	/* An RRSIG has the TTL of the RRset it covers, as sent: the negative
+	 * SOA's is capped at MINIMUM with it (RFC 4034 3, RFC 2308 3). */
 	for (uint32_t i = n->first; i < n->first + n->count; i++) {
 		const struct zrec *r = &z->recs[i];
 		if (r->type != DNS_T_RRSIG || r->dropped || r->rdlen < 2 ||
 		    dns_get16(rec_rdata(z, r)) != type)
 			continue;
-		bb_rr(b, DITTO_FIX_CODE(DITTO_FIX_OWNER, 0), r->type, r->ttl,
+		bb_rr(b, DITTO_FIX_CODE(DITTO_FIX_OWNER, 0), r->type, ttl,
 		      rec_rdata(z, r), r->rdlen);
 	}
 }
+
+static bool covers(const struct zone *z, const struct zrec *r, uint16_t type);
 
 /* The additional-section block for the targets collected in main. */
 static int emit_extra(struct compiler *c, uint32_t node, const struct bbuf *main,
@@ -968,34 +975,39 @@ static int emit_extra(struct compiler *c, uint32_t node, const struct bbuf *main
 	if (main->ntargets == 0)
 		return 0;
 	bb_owner_context(c, x, node);
-	for (size_t t = 0; t < main->ntargets; t++) {
-		const struct target *tg = &main->targets[t];
-		uint32_t tn = find_node(c, tg->name, tg->len);
-		if (tn == DITTO_NONE)
-			continue;
-		const struct cnode *n = &c->nodes[tn];
-		if (n->cut != DITTO_NONE &&
-		    (c->nodes[n->cut].flags & DITTO_NODE_DNAME))
-			continue;
-		static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA };
-		for (int k = 0; k < 2; k++) {
-			for (uint32_t i = n->first; i < n->first + n->count; i++) {
-				const struct zrec *r = &z->recs[i];
-				if (r->type != types[k] || r->dropped)
-					continue;
-				bb_rr(x, tg->code, r->type, r->ttl,
-				      rec_rdata(z, r), r->rdlen);
-			}
-			if (!sigs || (n->flags & DITTO_NODE_GLUE))
+	/* Every address first, then their RRSIGs: an additional section cut
+	 * short keeps whole addresses rather than signatures. */
+	for (int pass = 0; pass < (sigs ? 2 : 1); pass++) {
+		for (size_t t = 0; t < main->ntargets; t++) {
+			const struct target *tg = &main->targets[t];
+			uint32_t tn = find_node(c, tg->name, tg->len);
+			if (tn == DITTO_NONE)
 				continue;
-			for (uint32_t i = n->first; i < n->first + n->count; i++) {
-				const struct zrec *r = &z->recs[i];
-				if (r->type != DNS_T_RRSIG || r->dropped ||
-				    r->rdlen < 2 ||
-				    dns_get16(rec_rdata(z, r)) != types[k])
-					continue;
-				bb_rr(x, tg->code, r->type, r->ttl,
-				      rec_rdata(z, r), r->rdlen);
+			const struct cnode *n = &c->nodes[tn];
+			if ((n->cut != DITTO_NONE &&
+			     (c->nodes[n->cut].flags & DITTO_NODE_DNAME)) ||
+			    (pass == 1 && (n->flags & DITTO_NODE_GLUE)))
+				continue;
+			static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA };
+			for (int k = 0; k < 2; k++) {
+				uint32_t ttl = 0;
+				for (uint32_t i = n->first; i < n->first + n->count;
+				     i++) {
+					const struct zrec *r = &z->recs[i];
+					if (r->type != types[k] || r->dropped)
+						continue;
+					ttl = r->ttl;
+					if (pass == 0)
+						bb_rr(x, tg->code, r->type, r->ttl,
+						      rec_rdata(z, r), r->rdlen);
+				}
+				for (uint32_t i = n->first;
+				     pass == 1 && i < n->first + n->count; i++) {
+					const struct zrec *r = &z->recs[i];
+					if (covers(z, r, types[k]))
+						bb_rr(x, tg->code, r->type, ttl,
+						      rec_rdata(z, r), r->rdlen);
+				}
 			}
 		}
 	}

@@ -230,7 +230,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = malloc(cap + 1);
 	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", start());
+	const char *path = start();
+	size_t plen = strlen(path);
+
+	if (plen >= sizeof(sa.sun_path))
+		abort();
+	memcpy(sa.sun_path, path, plen + 1);
 	if (c < 0 || !buf ||
 	    connect(c, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		abort();

@@ -2,6 +2,7 @@
 """Differential test: ditto's answers against Knot DNS's, query by query.
 
     /usr/bin/python3 diff_knot.py DITTO_ZONE [ZONES_DIR] [-v] [--show TEXT]...
+    /usr/bin/python3 diff_knot.py DITTO_ZONE --signed [-v] [--keep] [--show TEXT]...
 
 Knot DNS (knotd from Debian) serves the zones of ZONES_DIR (default:
 ../zones next to this script) on 127.0.0.1 at a free port; the same zones
@@ -18,15 +19,31 @@ the responses are compared:
     as many RRsets per name as Knot, each one Knot has at that name and
     type (both servers pick one RRset, maybe not the same);
   - the authority and additional sections as RRsets, and the OPT record.
+    RRSIGs form one RRset per owner and covered type (RFC 4035 3.1.1),
+    shown as RRSIG(TYPE); a record repeated in a section (RFC 2181 5:
+    duplicates are suppressed) and, without DO, an RRSIG, NSEC or NSEC3
+    record not asked for (RFC 4035 3.1, RFC 3225) fail the query.
+
+--signed: instead of ZONES_DIR, zones generated and signed at start by
+signzones.py (fresh keys; NSEC, NSEC3 with salt and iterations, NSEC3
+without either, NSEC3 opt-out, a signed child), served presigned by Knot,
+and the DO corpus of build_signed_corpus(): RRSIGs, NSEC/NSEC3 denial of
+existence for NXDOMAIN, NODATA, empty non-terminals, wildcards and
+wildcard NODATA, referrals with DS or the proof of no DS (opt-out
+included), DS at cuts, DNSKEY/NSEC3PARAM, NSEC3 owner names, names chosen
+by their NSEC3 hash; at EDNS 1232, 4096 and 512 with DO, and without DO.
+QTYPE=RRSIG has its own rule in compare(), like ANY. The summary line is
+then "diff_knot_signed: N passed, M failed".
 
 A difference in ID, opcode, rcode, question or answer fails the query. A
 difference in drop, flags, authority, additional or OPT fails it too
 unless it matches an entry of EXPLAINED below: the deliberate
 differences, each with its reason (a flag difference only for the CD bit,
-which Knot clears against RFC 4035). Output: one line per difference of a
-failed query ("FAIL [query] what differs"), the explained differences
-counted, then "diff_knot: N passed, M failed" (one per query); exit
-status 1 if any failed. -v prints every query and every explained
+which Knot clears against RFC 4035, and TC for QTYPE=RRSIG; an answer
+difference only when both truncated a DO response). Output: one line per
+difference of a failed query ("FAIL [query] what differs"), the explained
+differences counted, then "diff_knot: N passed, M failed" (one per query);
+exit status 1 if any failed. -v prints every query and every explained
 difference; --show TEXT prints both responses of the matching queries.
 Only loopback addresses are used; knotd is always stopped at the end.
 """
@@ -66,6 +83,8 @@ QR, AA, TC, RD, RA, Z, AD, CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080, 0x0040, 
 FLAG_NAMES = [(QR, 'qr'), (AA, 'aa'), (TC, 'tc'), (RD, 'rd'), (RA, 'ra'),
               (Z, 'z'), (AD, 'ad'), (CD, 'cd')]
 OPT, NS, SOA, ANY = 41, 2, 6, 255
+DS, RRSIG, NSEC, DNSKEY, NSEC3, NSEC3PARAM = 43, 46, 47, 48, 50, 51
+DNSSEC_TYPES = (RRSIG, NSEC, NSEC3)
 NSID_CODE = 3
 EDE_CODE = 15
 
@@ -73,14 +92,16 @@ EDE_CODE = 15
 # ---------------------------------------------------------------------------
 # Deliberate differences between ditto and Knot, each with its reason.
 #
-# A difference is a dict: section ('drop', 'flags', 'authority',
+# A difference is a dict: section ('drop', 'flags', 'answer', 'authority',
 # 'additional', 'opt'), kind ('missing' = Knot has it, ditto not; 'extra' =
-# ditto has it, Knot not; 'ttl'; 'rdata'; a flag name; an OPT field name),
-# rtype, name, detail. An entry explains a difference when section, kind
-# and rtype match (None matches any) and its predicate holds. Differences
-# in ID, opcode, rcode, question and answer are never explained here (ANY
-# has its own rule in compare()); nor are flags, except the one entry
-# below that Knot gets wrong by the RFC.
+# ditto has it, Knot not; 'ttl'; 'rdata'; 'dup' = same records, another
+# count; a flag name; an OPT field name), rtype, covered (the type an RRSIG covers, else 0), name, detail.
+# An entry explains a difference when section, kind and rtype match (None
+# matches any) and its predicate holds. Differences in ID, opcode, rcode
+# and question are never explained here, nor in the answer (ANY and
+# QTYPE=RRSIG have their own rules in compare()) except records missing
+# from a truncated DO answer ('truncated'); nor are flags, except CD,
+# which Knot gets wrong by the RFC, and TC for QTYPE=RRSIG ('rrsig-query').
 # ---------------------------------------------------------------------------
 def _positive(case, knot, ditto):
     return knot['rcode'] == 0 and bool(knot['answer'])
@@ -148,6 +169,44 @@ EXPLAINED = [
                   'adds EDE 20 (Not Authoritative) to REFUSED.',
     },
     {
+        'id': 'rrsig-query',
+        'section': None, 'kind': None, 'rtype': None,
+        'when': lambda case, knot, ditto, d: case.qtype == RRSIG
+        and ditto['flags'] & TC and not ditto['answer'] and not knot['flags'] & TC
+        and d['section'] in ('flags', 'authority', 'additional')
+        and (d['section'] != 'flags' or d['kind'] == 'tc'),
+        'reason': 'QTYPE=RRSIG: Knot answers the RRSIGs of one covered type '
+                  '(knot/nameserver/internet.c, put_answer: "Put some RRSIGs, '
+                  'not all", as for ANY); ditto answers every RRSIG at the '
+                  'name, as RFC 4035 allows (none limits them), and sets TC '
+                  '(with no records) when they do not fit. Each RRSIG ditto gives is checked '
+                  'against Knot\'s for its covered type, with that RRset\'s TTL.',
+    },
+    {
+        'id': 'additional-space',
+        'section': 'additional', 'kind': None, 'rtype': None,
+        'when': lambda case, knot, ditto, d: case.edns_do() and _no_room(case, knot, ditto, d),
+        'reason': 'DO, and the additional section did not fit in the payload '
+                  'size: Knot writes every address RRset before any of their '
+                  'RRSIGs, ditto each RRset with its RRSIGs, so they keep '
+                  'different records. Additional data is optional and without '
+                  'TC (RFC 4035 3.1.1: "MUST NOT set the TC bit solely because '
+                  'these RRSIG RRs didn\'t fit"); every record counted here '
+                  'would not have fitted in the other\'s response.',
+    },
+    {
+        'id': 'truncated',
+        'section': None, 'kind': None, 'rtype': None,
+        'when': lambda case, knot, ditto, d: case.edns_do()
+        and knot['flags'] & TC and ditto['flags'] & TC
+        and (d['section'] in ('authority', 'additional')
+             or (d['section'] == 'answer' and d['kind'] == 'missing')),
+        'reason': 'DO, and both set TC: the client must ignore the records and '
+                  'retry over TCP (RFC 2181 9, RFC 4035 3.1.1). Knot keeps what '
+                  'fitted, ditto may send no records at all; in the answer '
+                  'section ditto may only lack records of Knot\'s.',
+    },
+    {
         'id': 'formerr-not-drop',
         'section': 'drop', 'kind': 'knot-dropped', 'rtype': None,
         'when': lambda case, knot, ditto, d: _formerr_for_malformed(case, knot, ditto),
@@ -157,6 +216,22 @@ EXPLAINED = [
                   'the ID and no records, which the design allows.',
     },
 ]
+
+
+def _rrset_size(rs):
+    """Wire size of an RRset, its owner compressed to a pointer."""
+    return sum(2 + 10 + len(rd.to_wire()) for rd in rs['rdata'])
+
+
+def _no_room(case, knot, ditto, d):
+    """An additional RRset one server has and the other has not, that
+    would not have fitted into the other's response."""
+    key = (d['name'], d['rtype'], 1, d.get('covered', 0))
+    if d['kind'] == 'missing':       # Knot has it: was ditto's response full?
+        return ditto['size'] + _rrset_size(knot['additional'][key]) > case.limit
+    if d['kind'] == 'extra':         # ditto has it: was Knot's response full?
+        return knot['size'] + _rrset_size(ditto['additional'][key]) > case.limit
+    return False
 
 
 def knot_zone_of(case):
@@ -277,10 +352,12 @@ def parse_response(wire):
             except Exception as e:  # noqa: BLE001 - any rdata parse problem
                 raise ParseError('%s rdata of type %d: %s' % (sec, rt, e))
             off += rdlen
-            key = (n.to_text().lower(), rt, rc)
-            rs = rrsets.setdefault(key, {'ttls': set(), 'rdata': set()})
+            # RRSIGs are grouped by the type they cover (RFC 4035 3.1.1)
+            key = (n.to_text().lower(), rt, rc, rd.type_covered if rt == RRSIG else 0)
+            rs = rrsets.setdefault(key, {'ttls': set(), 'rdata': set(), 'n': 0})
             rs['ttls'].add(ttl)
             rs['rdata'].add(rd)
+            rs['n'] += 1
             if key not in order:
                 order.append(key)
         res[sec] = rrsets
@@ -313,20 +390,32 @@ def rcode_text(r):
         return 'RCODE%d' % r
 
 
+def type_text(rt, covered=0):
+    t = dns.rdatatype.to_text(rt)
+    return '%s(%s)' % (t, dns.rdatatype.to_text(covered)) if rt == RRSIG else t
+
+
 def rrset_text(key, rs):
-    name, rt, rc = key
+    name, rt, rc, cov = key
     ttl = '/'.join(str(t) for t in sorted(rs['ttls']))
-    rds = ' | '.join(sorted(r.to_text() for r in rs['rdata']))
+    if rt == RRSIG:     # the signatures themselves say little; keep lines short
+        rds = ' | '.join(sorted('%s %d %d %d %s %s %d %s ...' % (
+            dns.rdatatype.to_text(r.type_covered), r.algorithm, r.labels,
+            r.original_ttl, r.expiration, r.inception, r.key_tag, r.signer)
+            for r in rs['rdata']))
+    else:
+        rds = ' | '.join(sorted(r.to_text() for r in rs['rdata']))
     return '%s %s %s %s [%s]' % (name, ttl, dns.rdataclass.to_text(rc),
-                                 dns.rdatatype.to_text(rt), rds)
+                                 type_text(rt, cov), rds)
 
 
 # ---------------------------------------------------------------------------
 # The corpus
 # ---------------------------------------------------------------------------
 class Case:
-    def __init__(self, desc, wire, qname=None, qtype=None, limit=512):
+    def __init__(self, desc, wire, qname=None, qtype=None, limit=512, do=False):
         self.desc = desc
+        self.do = do            # the query's OPT has the DO bit
         self.wire = wire
         self.qname = qname      # dns.name.Name as asked, or None
         self.qtype = qtype
@@ -337,6 +426,10 @@ class Case:
 
     def wire_flags(self):
         return struct.unpack('!H', self.wire[2:4])[0] if len(self.wire) >= 4 else 0
+
+    def edns_do(self):
+        """True when the query has an OPT record with the DO bit."""
+        return self.do
 
 
 def mixcase(text, seed=0):
@@ -491,7 +584,8 @@ def std_case(qid, qname, qtype, qclass='IN', edns=True, payload=1232, do=False,
     if label:
         parts.append(label)
     limit = min(max(payload, 512), 1232) if edns else 512
-    return Case(' '.join(p for p in parts if p), wire, dns.name.from_text(text), rt, limit)
+    return Case(' '.join(p for p in parts if p), wire, dns.name.from_text(text), rt, limit,
+                do=bool(edns and do))
 
 
 def build_corpus():
@@ -649,6 +743,241 @@ def build_corpus():
     raw('name over 255 octets', build_query(nid(), 0, [(
         (b'\x3f' + b'a' * 63) * 4 + b'\x00', 1, 1)]))
     raw('forward pointer in question', build_query(nid(), 0, [(b'\x03www\xc0\x20', 1, 1)]))
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# The signed corpus (--signed): zones from signzones.py, queries with DO
+# ---------------------------------------------------------------------------
+# Names relative to each signed zone's apex ('@' is the apex) -> query types.
+SIGNED_NAMES = [
+    # apex and plain data; DNSKEY, NSEC3PARAM, NSEC, RRSIG, DS at the apex
+    ('@', 'SOA NS MX TXT CAA A AAAA DNSKEY NSEC3PARAM NSEC ANY DS RRSIG HINFO CDS'),
+    ('ns1', 'A AAAA TXT'),
+    ('mail', 'A AAAA MX'),
+    ('www', 'A AAAA TXT MX CNAME ANY NSEC RRSIG DS'),
+    ('MixedCase', 'A AAAA'),
+    ('host', 'HINFO SSHFP TXT A ANY'),
+    ('_sip._tcp', 'SRV A'),
+    ('_tcp', 'SRV A'),                          # ENT
+    ('sipserver', 'A'),
+    ('unknown', 'TYPE65280 A'),
+    # empty non-terminals, names below them
+    ('a.b.c', 'A AAAA'),
+    ('b.c', 'A TXT ANY DS NSEC'),
+    ('c', 'A'),
+    ('x.b.c', 'A'),
+    ('x.y.b.c', 'A'),
+    ('d.c', 'A'),
+    # wildcards: answers, NODATA, below the wildcard, explicit names
+    ('foo.wild', 'A TXT MX AAAA ANY RRSIG NSEC'),
+    ('a.b.foo.wild', 'A TXT'),
+    ('*.wild', 'A TXT AAAA'),
+    ('explicit.wild', 'AAAA A'),
+    ('x.explicit.wild', 'A'),
+    ('ent.wild', 'A'),
+    ('x.ent.wild', 'A'),
+    ('deep.ent.wild', 'A'),
+    ('sub.*.wild', 'TXT A'),
+    ('x.sub.*.wild', 'TXT'),
+    ('wild', 'A'),
+    ('foo.cnwild', 'A CNAME AAAA TXT'),         # wildcard CNAME
+    ('a.b.cnwild', 'A'),
+    ('foo.nxwild', 'A'),                        # wildcard CNAME to NXDOMAIN
+    ('foo.ent-wild', 'A TXT'),
+    ('ent-wild', 'A'),
+    # CNAME chains in the zone
+    ('cname1', 'A AAAA CNAME ANY'),
+    ('cname2', 'A'),
+    ('cname3', 'A'),
+    ('cname-nx', 'A TXT'),
+    ('cname-nodata', 'TXT A'),
+    ('cname-wild', 'A TXT'),
+    ('cname-cnwild', 'A'),
+    ('cname-dname', 'A'),
+    ('cname-out', 'A'),
+    ('cname-deleg', 'A'),
+    ('cname-sdeleg', 'A'),
+    ('cname-ent', 'A'),
+    # DNAME
+    ('dn', 'DNAME TXT A ANY'),
+    ('x.dn', 'A AAAA DNAME CNAME'),
+    ('nope.dn', 'A'),
+    ('a.b.dn', 'A'),
+    ('x.target', 'A'),
+    ('target', 'A'),
+    # a signed delegation; DS at the cut from the parent
+    ('secure', 'NS DS A ANY SOA DNSKEY'),
+    ('host.secure', 'A DS'),
+    ('ns.secure', 'A'),
+    # unsigned delegations
+    ('insecure', 'NS DS A'),
+    ('host.insecure', 'A AAAA DS'),
+    ('ns.insecure', 'A AAAA'),
+    ('ext', 'NS DS A'),
+    ('host.ext', 'A'),
+    # NXDOMAIN: under the apex, deep below existing and nonexistent names
+    ('nosuch', 'A MX ANY DS NSEC'),
+    ('deep.below.nosuch', 'A'),
+    ('deep.below.www', 'A'),
+    ('x.mail', 'A TXT'),
+    ('*.nosuch', 'A'),
+    ('www0', 'A'),
+    # canonical order edges: before the first name, after the last one
+    ('\\000', 'A'),
+    ('+', 'A'),
+    ('zzzz', 'A'),
+    ('\\255', 'A'),
+    ('x.\\255', 'A'),
+]
+
+SIGNED_EXTRA = {
+    'signed-nsec3.test.': [
+        # a served signed child: DS from the parent, the rest from the child
+        ('child', 'DS NS SOA A DNSKEY ANY'),
+        ('www.child', 'A TXT DS'),
+        ('nosuch.child', 'A'),
+        ('ns1.child', 'A'),
+        ('foo.wc.child', 'A'),
+    ],
+    'signed-optout.test.': [
+        ('d1', 'NS DS A'),
+        ('host.d1', 'A DS'),
+        ('ns.d1', 'A'),
+        ('d2', 'NS DS'),
+        ('x.d2', 'A'),
+        ('d3', 'A DS'),
+        ('ns.d3', 'AAAA'),
+        ('d4', 'DS A'),
+        ('d5', 'NS'),
+        ('d6', 'A DS'),                        # NXDOMAIN in an opt-out span
+        ('x.d6', 'A'),
+        ('ent-insec', 'A DS NS TXT'),          # ENT above unsigned delegations only
+        ('x.ent-insec', 'A DS NS'),
+        ('y.ent-insec', 'A DS'),
+        ('host.y.ent-insec', 'A'),
+        ('z.ent-insec', 'A DS'),
+        ('ent-mixed', 'A DS'),                 # ENT above a signed delegation
+        ('s.ent-mixed', 'DS A NS'),
+        ('u.ent-mixed', 'DS A'),
+        ('v.ent-mixed', 'A DS'),
+    ],
+}
+
+SIGNED_RICH = {'@', 'www', 'nosuch', 'foo.wild', 'b.c', 'secure', 'insecure',
+               'host.insecure', 'cname-nx', 'x.dn', 'foo.cnwild', 'foo.wild',
+               'deep.below.www', 'd1', 'ent-insec', 'x.d6'}
+
+
+def signed_abs(rel, apex):
+    return apex if rel == '@' else rel + '.' + apex
+
+
+def nsec3_hashes(zone_path, apex):
+    """The sorted NSEC3 owner hashes (base32hex, lowercase) of a zone file."""
+    import dns.zone
+    z = dns.zone.from_file(zone_path, apex, relativize=False, check_origin=False)
+    out = []
+    for n, node in z.items():
+        if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC3):
+            out.append(n.labels[0].decode().lower())
+    return sorted(out)
+
+
+def nsec3_special_names(zinfo, zone_path):
+    """Nonexistent names chosen by their NSEC3 hash (deterministic for the
+    apex, salt and iterations): hashes before the first and after the last
+    NSEC3 owner (the proof wraps around the chain), a next closer name
+    covered by the NSEC3 that covers the wildcard at the apex (one NSEC3
+    proves both), and one covered by the apex's own NSEC3 (the closest
+    encloser's NSEC3 covers the next closer name too). Also NSEC3 owner
+    names themselves (RFC 5155 7.2.9: NXDOMAIN), and a name below one."""
+    import dns.dnssec
+    apex = zinfo['apex']
+    salt = zinfo['salt'] or None
+    iters = zinfo['iterations']
+    hashes = nsec3_hashes(zone_path, apex)
+    if not hashes:
+        return []
+
+    def h(name):
+        return dns.dnssec.nsec3_hash(name, salt, iters, 1).lower()
+
+    def covering(x):
+        best = hashes[-1]           # wraps: below the first, the last covers
+        for o in hashes:
+            if o < x:
+                best = o
+        return best
+    want = {'low': None, 'high': None, 'wild': None, 'apex': None}
+    cw = covering(h('*.' + apex))
+    ca = h(apex)
+    for i in range(3000):
+        rel = 'nx%d' % i
+        x = h(rel + '.' + apex)
+        if x in hashes:
+            continue
+        if want['low'] is None and x < hashes[0]:
+            want['low'] = rel
+        elif want['high'] is None and x > hashes[-1]:
+            want['high'] = rel
+        elif want['wild'] is None and covering(x) == cw:
+            want['wild'] = rel
+        elif want['apex'] is None and covering(x) == ca and ca != cw:
+            want['apex'] = rel
+        if all(want.values()):
+            break
+    out = []
+    for k, rel in sorted(want.items()):
+        if rel:
+            out.append((rel, 'A', 'nsec3-' + k))
+            if k == 'wild':
+                out.append(('deep.' + rel, 'A', 'nsec3-wild-deep'))
+    picks = [hashes[0], hashes[len(hashes) // 2], hashes[-1]]
+    for i, o in enumerate(picks):
+        out.append((o, 'A', 'nsec3-owner'))
+        out.append((o, 'NSEC3', 'nsec3-owner'))
+        if i == 0:
+            out.append((o, 'ANY', 'nsec3-owner'))
+            out.append((o.upper(), 'NSEC3', 'nsec3-owner'))
+            out.append(('x.' + o, 'A', 'below-nsec3-owner'))
+    return out
+
+
+def build_signed_corpus(manifest, zones_dir):
+    cases = []
+    qid = [0x5000]
+
+    def nid():
+        qid[0] += 1
+        return qid[0]
+
+    def add(*a, **kw):
+        cases.append(std_case(nid(), *a, **kw))
+
+    for z in manifest:
+        apex = z['apex']
+        names = list(SIGNED_NAMES) if z['contents'] == 'template' else [
+            ('@', 'SOA NS A DNSKEY DS ANY NSEC'), ('www', 'A TXT AAAA'),
+            ('ns1', 'A'), ('foo.wc', 'A TXT'), ('wc', 'A'), ('nosuch', 'A')]
+        names += SIGNED_EXTRA.get(apex, [])
+        for rel, types in names:
+            name = signed_abs(rel, apex)
+            for i, t in enumerate(types.split()):
+                add(name, t, do=True)                          # DO, 1232
+                add(name, t, do=True, payload=4096, mixed=True)  # DO, 4096, 0x20
+                if i == 0 or rel in SIGNED_RICH:
+                    add(name, t)                               # no DO: no leaks
+                if rel in SIGNED_RICH:
+                    add(name, t, edns=False)
+                    add(name, t, do=True, payload=512)         # DO, may truncate
+                    add(name, t, do=True, flags=RD | CD)
+        if z['denial'] == 'nsec3':
+            for rel, t, label in nsec3_special_names(z, os.path.join(zones_dir, z['file'])):
+                name = signed_abs(rel, apex)
+                add(name, t, do=True, label=label)
+                add(name, t, do=True, payload=4096, mixed=True, label=label)
+                add(name, t, label=label)
     return cases
 
 
@@ -883,8 +1212,8 @@ def section_diffs(sec, k, d):
     """Differences of one section between Knot (k) and ditto (d)."""
     out = []
     for key in sorted(set(k) | set(d), key=str):
-        name, rt, rc = key
-        base = {'section': sec, 'name': name, 'rtype': rt}
+        name, rt, rc, cov = key
+        base = {'section': sec, 'name': name, 'rtype': rt, 'covered': cov}
         if key not in d:
             out.append(dict(base, kind='missing', detail='knot has ' + rrset_text(key, k[key])))
         elif key not in k:
@@ -895,6 +1224,10 @@ def section_diffs(sec, k, d):
         elif k[key]['ttls'] != d[key]['ttls']:
             out.append(dict(base, kind='ttl', detail='knot %s, ditto %s' % (
                 rrset_text(key, k[key]), rrset_text(key, d[key]))))
+        elif k[key]['n'] != d[key]['n']:
+            out.append(dict(base, kind='dup', detail='%s: %d records from knot, '
+                            '%d from ditto' % (rrset_text(key, d[key]),
+                                               k[key]['n'], d[key]['n'])))
     return out
 
 
@@ -914,7 +1247,7 @@ def opt_diffs(k, d):
 
 def explained(case, knot, ditto, diff):
     for e in EXPLAINED:
-        if e['section'] != diff['section']:
+        if e['section'] is not None and e['section'] != diff['section']:
             continue
         if e['kind'] is not None and e['kind'] != diff['kind']:
             continue
@@ -981,16 +1314,22 @@ def compare(case, kw, dw, knot_srv):
     # Answer
     any_rule = (case.qtype == ANY and k['rcode'] == 0 and d['rcode'] == 0
                 and not (k['flags'] & TC) and k['answer'] != d['answer'])
+    rrsig_rule = (case.qtype == RRSIG and k['rcode'] == 0 and d['rcode'] == 0
+                  and not (k['flags'] & TC) and k['answer'] != d['answer']
+                  and all(x[1] == RRSIG for x in k['answer']))
     if any_rule:
         # Knot 3.2 answers ANY with one RRset over TCP too, so each RRset of
         # ditto's answer is checked by asking Knot for that name and type.
         per_name_k, per_name_d = {}, {}
         for key in k['answer']:
             per_name_k[key[0]] = per_name_k.get(key[0], 0) + 1
+        do = bool(case.edns_do())
         for key, rs in d['answer'].items():
             per_name_d[key[0]] = per_name_d.get(key[0], 0) + 1
-            q = build_query(case.wire_id(), 0, [(name_wire(key[0]), key[1], key[2])],
-                            {'payload': 1232})
+            # an RRSIG is checked against the signatures of the type it covers
+            qt = key[3] if key[1] == RRSIG else key[1]
+            q = build_query(case.wire_id(), 0, [(name_wire(key[0]), qt, key[2])],
+                            {'payload': 1232, 'do': do})
             full = parse_response(knot_srv.query_tcp(q))['answer']
             if key not in full or full[key]['rdata'] != rs['rdata'] \
                     or full[key]['ttls'] != rs['ttls']:
@@ -1002,9 +1341,51 @@ def compare(case, kw, dw, knot_srv):
         notes.append('ANY: ditto picked %s, Knot %s' % (
             ', '.join(rrset_text(x, d['answer'][x]) for x in d['answer']),
             ', '.join(rrset_text(x, k['answer'][x]) for x in k['answer'])))
+    elif rrsig_rule:
+        # QTYPE=RRSIG: Knot answers the RRSIGs of one covered type (like ANY,
+        # knot_synth_rrsig(KNOT_RRTYPE_ANY, ...)), ditto may give those of
+        # every type. Each RRSIG ditto gives must be the one Knot has at
+        # that name for the type it covers, with the TTL of the covered
+        # RRset (RFC 4034 3: "The TTL value of an RRSIG RR MUST match the
+        # TTL value of the RRset it covers").
+        for key, rs in d['answer'].items():
+            if key[1] != RRSIG:
+                fails.append('RRSIG query: ditto answered %s' % rrset_text(key, rs))
+                continue
+            q = build_query(case.wire_id(), 0, [(name_wire(key[0]), key[3], key[2])],
+                            {'payload': 1232, 'do': True})
+            full = parse_response(knot_srv.query_tcp(q))['answer']
+            if key not in full or full[key]['rdata'] != rs['rdata']:
+                fails.append('RRSIG query: ditto has %s, not what Knot has for %s' % (
+                    rrset_text(key, rs), type_text(key[3])))
+            elif full[key]['ttls'] != rs['ttls']:
+                fails.append('RRSIG query: ditto has %s, TTL not that of the %s RRset '
+                             '(RFC 4034 3); Knot %s' % (rrset_text(key, rs), type_text(key[3]),
+                                                        rrset_text(key, full[key])))
+        if not d['answer'] and not d['flags'] & TC:
+            fails.append('RRSIG query: ditto answered no RRSIG, Knot %s' % ', '.join(
+                rrset_text(x, k['answer'][x]) for x in k['answer']))
+        d['rrsig_all'] = True
+        notes.append('RRSIG query: ditto gave %s; Knot %s (explained: rrsig-query)' % (
+            ', '.join(type_text(x[1], x[3]) for x in d['answer']) or 'none (TC)',
+            ', '.join(type_text(x[1], x[3]) for x in k['answer'])))
     else:
+        both_tc = k['flags'] & d['flags'] & TC
         for df in section_diffs('answer', k['answer'], d['answer']):
-            fails.append('answer %s: %s' % (df['kind'], df['detail']))
+            e = explained(case, k, d, df) if both_tc else None
+            if e:
+                notes.append('answer %s: %s (explained: %s)' % (df['kind'], df['detail'], e['id']))
+            else:
+                fails.append('answer %s: %s' % (df['kind'], df['detail']))
+
+    # Without DO, no RRSIG, NSEC or NSEC3 unless asked for (RFC 4035 3.1,
+    # RFC 3225 3): Knot is compared below too, this names the rule.
+    if not case.edns_do():
+        for sec in ('answer', 'authority', 'additional'):
+            for key, rs in d[sec].items():
+                if key[1] in DNSSEC_TYPES and not (
+                        sec == 'answer' and case.qtype in (key[1], ANY)):
+                    fails.append('%s: DNSSEC record without DO: %s' % (sec, rrset_text(key, rs)))
 
     # Authority, additional, OPT: deliberate differences are explained.
     rest = section_diffs('authority', k['authority'], d['authority']) \
@@ -1032,6 +1413,7 @@ def show(wire):
 
 # ---------------------------------------------------------------------------
 def main():
+    global ZONES
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('ditto_zone', help='path to the ditto-zone binary')
     ap.add_argument('zones', nargs='?', default=os.path.join(HERE, '..', 'zones'),
@@ -1041,10 +1423,18 @@ def main():
     ap.add_argument('--show', metavar='TEXT', action='append', default=[],
                     help='print both responses in full for the queries whose '
                          'description contains TEXT (may be repeated)')
+    ap.add_argument('--signed', action='store_true',
+                    help='instead of ZONES_DIR, zones signed at start by '
+                         'signzones.py, and the DO corpus; the summary line '
+                         'is then "diff_knot_signed: ..."')
+    ap.add_argument('--keep', action='store_true',
+                    help='keep the temporary directory (zones, images, '
+                         'knot.conf, knotd.log) and print its path')
     args = ap.parse_args()
     started = time.monotonic()
+    test = 'diff_knot_signed' if args.signed else 'diff_knot'
 
-    tmp = tempfile.mkdtemp(prefix='diff_knot.')
+    tmp = tempfile.mkdtemp(prefix=test + '.')
     knot = ditto = None
 
     def cleanup():
@@ -1052,15 +1442,35 @@ def main():
             ditto.stop()
         if knot:
             knot.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print('%s: kept %s' % (test, tmp))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(3))
 
     if shutil.which('knotd') is None:
-        print('diff_knot: knotd not found (apt-get install knot)')
-        print('diff_knot: 0 passed, 1 failed')
+        print('%s: knotd not found (apt-get install knot)' % test)
+        print('%s: 0 passed, 1 failed' % test)
         return 1
+
+    manifest = None
+    if args.signed:
+        sys.path.insert(0, HERE)
+        import signzones
+        args.zones = os.path.join(tmp, 'signed')
+        try:
+            manifest = signzones.make_zones(args.zones)
+        except signzones.SignError as e:
+            print('FAIL signing the test zones: %s' % e)
+            print('%s: 0 passed, 1 failed' % test)
+            return 1
+        ZONES = [(z['apex'], z['file']) for z in manifest]
+        if args.verbose:
+            print('signed in %.2f s: %s' % (time.monotonic() - started, ', '.join(
+                '%s (%s%s, %s)' % (z['apex'], z['denial'], '-optout' if z['optout']
+                                   else '', z['signer']) for z in manifest)))
 
     # Compile the zones for ditto.
     images = []
@@ -1072,11 +1482,11 @@ def main():
                                capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as e:
             print('FAIL compile %s: %s' % (f, e))
-            print('diff_knot: 0 passed, 1 failed')
+            print('%s: 0 passed, 1 failed' % test)
             return 1
         if r.returncode != 0:
             print('FAIL compile %s: %s' % (f, (r.stderr + r.stdout).strip()))
-            print('diff_knot: 0 passed, 1 failed')
+            print('%s: 0 passed, 1 failed' % test)
             return 1
         if args.verbose:
             print((r.stdout + r.stderr).strip())
@@ -1087,14 +1497,14 @@ def main():
         knot.start()
     except RuntimeError as e:
         print('FAIL %s' % e)
-        print('diff_knot: 0 passed, 1 failed')
+        print('%s: 0 passed, 1 failed' % test)
         return 1
     if args.verbose:
         print('knotd on 127.0.0.1@%d (knotc status: %s)' % (
             knot.port, 'ok' if knot.status() else 'failed'))
     ditto = Ditto(args.ditto_zone, images)
 
-    cases = build_corpus()
+    cases = build_signed_corpus(manifest, args.zones) if args.signed else build_corpus()
     passed = failed = 0
     used = {}           # EXPLAINED id -> how many differences it explained
     for case in cases:
@@ -1144,7 +1554,7 @@ def main():
                 print('  %-28s %4d  %s' % (e['id'], used[e['id']], e['reason']))
     if args.verbose:
         print('%d queries in %.1f s' % (len(cases), time.monotonic() - started))
-    print('diff_knot: %d passed, %d failed' % (passed, failed))
+    print('%s: %d passed, %d failed' % (test, passed, failed))
     return 1 if failed else 0
 
 

@@ -92,3 +92,27 @@ const char *sample_zone_negttl(void)
 	       "@   NS  ns\n"
 	       "ns  A   192.0.2.70\n";
 }
+
+const char *sample_zone_signable(void)
+{
+	return "$TTL 300\n"
+	       "@ SOA ns1 host 1 3600 600 86400 300\n"
+	       "@ NS ns1\n"
+	       "ns1 A 192.0.2.1\n"
+	       "www A 192.0.2.2\n"
+	       "www AAAA 2001:db8::2\n"
+	       "a.b.c A 192.0.2.3\n"	/* b.c and c: empty non-terminals */
+	       "*.w A 192.0.2.4\n"
+	       "*.wc CNAME www\n"
+	       "mx MX 10 www\n"
+	       "alias CNAME www\n"
+	       "dangling CNAME nothere\n"
+	       "dn DNAME www\n"
+	       "sub NS ns.sub\n"		/* insecure delegation, glue */
+	       "ns.sub A 192.0.2.5\n"
+	       "sec NS ns.sec\n"		/* secure delegation */
+	       "sec DS 12345 13 2 "
+	       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	       "ns.sec A 192.0.2.6\n"
+	       "x.ent NS ns.elsewhere.example.\n";	/* only insecure below */
+}

@@ -15,6 +15,11 @@ const char *sample_zone_child(void);
 /* negttl.test.: SOA TTL (60) below its MINIMUM (300). */
 const char *sample_zone_negttl(void);
 
+/* A zone to be signed (h_sign), without $ORIGIN: ENTs, wildcards (one a
+ * CNAME), CNAMEs (one dangling), a DNAME, an insecure delegation with glue,
+ * a secure one with DS, and an ENT above an insecure delegation only. */
+const char *sample_zone_signable(void);
+
 /* The long DNAME target of yx.example. (137 wire bytes). */
 #define SAMPLE_YX_TARGET                                                     \
 	"l1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."    \

@@ -16,31 +16,11 @@
 #include "ditto/image.h"
 #include "ditto/wire.h"
 #include "helpers.h"
+#include "sample_zone.h"
 
 #define ORIGIN "t.test."
 #define ITER 10
 static uint8_t SALT[] = { 0xaa, 0xbb, 0xcc, 0xdd };
-
-static const char zone_text[] =
-	"$ORIGIN t.test.\n$TTL 300\n"
-	"@ SOA ns1 host 1 3600 600 86400 300\n"
-	"@ NS ns1\n"
-	"ns1 A 192.0.2.1\n"
-	"www A 192.0.2.2\n"
-	"www AAAA 2001:db8::2\n"
-	"a.b.c A 192.0.2.3\n"		/* b.c and c: empty non-terminals */
-	"*.w A 192.0.2.4\n"
-	"*.wc CNAME www\n"
-	"mx MX 10 www\n"
-	"alias CNAME www\n"
-	"dangling CNAME nothere\n"
-	"sub NS ns.sub\n"		/* insecure delegation, with glue */
-	"ns.sub A 192.0.2.5\n"
-	"sec NS ns.sec\n"		/* secure delegation */
-	"sec DS 12345 13 2 "
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-	"ns.sec A 192.0.2.6\n"
-	"x.ent NS ns.elsewhere.example.\n";	/* ent: only insecure below */
 
 enum mode { M_NSEC, M_NSEC3, M_OPTOUT, M_COUNT };
 static struct ditto_image *imgs[M_COUNT];
@@ -136,41 +116,21 @@ static void cut_optout(ldns_zone *z)
 
 static char *signed_text(enum mode m)
 {
-	ldns_zone *z = NULL, *s;
-	ldns_rdf *origin = ldns_dname_new_frm_str(ORIGIN);
-	FILE *f = fmemopen((void *)(uintptr_t)zone_text, strlen(zone_text), "r");
-	char *out = NULL;
-	size_t outlen = 0;
-
-	if (ldns_zone_new_frm_fp(&z, f, origin, 300, LDNS_RR_CLASS_IN) !=
-	    LDNS_STATUS_OK) {
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-	ldns_key_set_pubkey_owner(k, ldns_rdf_clone(origin));
-	ldns_key_set_flags(k, 257);
-	ldns_key_set_inception(k, (uint32_t)time(NULL) - 3600);
-	ldns_key_set_expiration(k, (uint32_t)time(NULL) + 30 * 86400);
-	ldns_key_list *kl = ldns_key_list_new();
-	ldns_key_list_push_key(kl, k);
-	ldns_zone_push_rr(z, ldns_key2rr(k));
 	if (m == M_NSEC)
-		s = ldns_zone_sign(z, kl);
-	else
-		s = ldns_zone_sign_nsec3(z, kl, 1, 0, ITER, sizeof(SALT), SALT);
-	if (s && m == M_OPTOUT)
+		return h_sign(sample_zone_signable(), ORIGIN, false, 0, NULL, 0);
+	ldns_zone *s = h_sign_zone(sample_zone_signable(), ORIGIN, true, ITER,
+				   SALT, sizeof(SALT));
+	char *out = NULL;
+	size_t len = 0;
+
+	if (!s)
+		return NULL;
+	if (m == M_OPTOUT)
 		cut_optout(s);
-	FILE *o = open_memstream(&out, &outlen);
-	if (s)
-		ldns_zone_print(o, s);
+	FILE *o = open_memstream(&out, &len);
+	ldns_zone_print(o, s);
 	fclose(o);
-	if (s)
-		ldns_zone_deep_free(s);
-	ldns_zone_deep_free(z);
-	ldns_key_list_free(kl);
-	ldns_rdf_deep_free(origin);
+	ldns_zone_deep_free(s);
 	return out;
 }
 
