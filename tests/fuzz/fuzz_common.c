@@ -62,10 +62,13 @@ const struct ditto_zone_table *fuzz_sample_table(void)
 					sample_zone_child(),
 					sample_zone_negttl() };
 		t = ditto_zone_table_new();
-		for (int i = 0; i < 3; i++) {
-			struct ditto_zone_table *n =
-				ditto_zone_table_with(t, compile_or_die(texts[i]),
-						      NULL);
+		for (int i = 0; i < 5; i++) {
+			char *text = i >= 3 ? sample_zone_signed(i == 4) : NULL;
+			if (i >= 3 && !text)
+				abort();
+			struct ditto_zone_table *n = ditto_zone_table_with(
+				t, compile_or_die(i < 3 ? texts[i] : text), NULL);
+			free(text);
 			ditto_zone_table_free(t);
 			t = n;
 		}

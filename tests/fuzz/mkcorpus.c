@@ -51,6 +51,21 @@ static int write_images(const char *dir)
 		rc |= write_file(dir, zones[i].file, c.image, c.size);
 		ditto_compiled_free(&c);
 	}
+	/* Signed: the DENIAL section, and NSEC3's. */
+	for (int k = 0; k < 2; k++) {
+		struct ditto_compiled c;
+		char *text = sample_zone_signed(k == 1);
+		if (!text || h_compile(text, NULL, &c) < 0) {
+			fprintf(stderr, "signed sample zone: %s\n",
+				text ? c.first_error : "not signed");
+			free(text);
+			return -1;
+		}
+		rc |= write_file(dir, k ? "signed-nsec3" : "signed-nsec",
+				 c.image, c.size);
+		ditto_compiled_free(&c);
+		free(text);
+	}
 	return rc;
 }
 
@@ -106,6 +121,22 @@ static int write_queries(const char *dir)
 		{ "chaos-version", { 26, 0, "version.bind.", DNS_T_TXT,
 		  DNS_CLASS_CH, {0} } },
 		{ "notify", { 27, 4u << 11, "example.", DNS_T_SOA, 0, {0} } },
+		{ "do-nxdomain-nsec", { 32, 0, "nope.a.b.c.s.test.", DNS_T_A,
+		  0, E(.payload = 4096, .do_bit = true) } },
+		{ "do-nxdomain-nsec3", { 33, 0, "nope.x.s3.test.", DNS_T_A, 0,
+		  E(.payload = 4096, .do_bit = true) } },
+		{ "do-nodata-ent", { 34, 0, "b.c.s3.test.", DNS_T_TXT, 0,
+		  E(.payload = 1232, .do_bit = true) } },
+		{ "do-wildcard", { 35, 0, "x.w.s3.test.", DNS_T_A, 0,
+		  E(.payload = 1232, .do_bit = true) } },
+		{ "do-wildcard-nodata", { 36, 0, "x.w.s.test.", DNS_T_MX, 0,
+		  E(.payload = 512, .do_bit = true) } },
+		{ "do-referral", { 37, 0, "a.sub.s3.test.", DNS_T_A, 0,
+		  E(.payload = 1232, .do_bit = true) } },
+		{ "do-ds", { 38, 0, "sec.s.test.", DNS_T_DS, 0,
+		  E(.payload = 1232, .do_bit = true) } },
+		{ "do-cname-nx", { 39, 0, "dangling.s3.test.", DNS_T_A, 0,
+		  E(.payload = 4096, .do_bit = true) } },
 #undef E
 	};
 	uint8_t buf[1024];

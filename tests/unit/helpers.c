@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <CUnit/Basic.h>
 
@@ -69,63 +68,6 @@ int h_open_copy(const uint8_t *bytes, size_t size, struct ditto_image **out,
 	if (rc < 0)
 		free(copy);
 	return rc;
-}
-
-ldns_zone *h_sign_zone(const char *text, const char *origin, bool nsec3,
-		       uint16_t iterations, const uint8_t *salt,
-		       uint8_t salt_len)
-{
-	ldns_zone *z = NULL, *s = NULL;
-	ldns_rdf *o = ldns_dname_new_frm_str(origin);
-	FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
-
-	if (!o || !f || ldns_zone_new_frm_fp(&z, f, o, 300, LDNS_RR_CLASS_IN) !=
-				LDNS_STATUS_OK) {
-		if (f)
-			fclose(f);
-		ldns_rdf_deep_free(o);
-		return NULL;
-	}
-	fclose(f);
-	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-	ldns_key_list *kl = ldns_key_list_new();
-	if (k && kl) {
-		ldns_key_set_pubkey_owner(k, ldns_rdf_clone(o));
-		ldns_key_set_flags(k, 257);
-		ldns_key_set_inception(k, (uint32_t)time(NULL) - 3600);
-		ldns_key_set_expiration(k, (uint32_t)time(NULL) + 30 * 86400);
-		ldns_key_list_push_key(kl, k);
-		ldns_zone_push_rr(z, ldns_key2rr(k));
-		s = nsec3 ? ldns_zone_sign_nsec3(z, kl, 1, 0, iterations,
-						 salt_len, (uint8_t *)(uintptr_t)salt)
-			  : ldns_zone_sign(z, kl);
-	}
-	ldns_zone_deep_free(z);
-	if (kl)
-		ldns_key_list_free(kl);	/* frees the key */
-	else if (k)
-		ldns_key_free(k);
-	ldns_rdf_deep_free(o);
-	return s;
-}
-
-char *h_sign(const char *text, const char *origin, bool nsec3,
-	     uint16_t iterations, const uint8_t *salt, uint8_t salt_len)
-{
-	ldns_zone *s = h_sign_zone(text, origin, nsec3, iterations, salt,
-				   salt_len);
-	char *out = NULL;
-	size_t len = 0;
-
-	if (!s)
-		return NULL;
-	FILE *f = open_memstream(&out, &len);
-	if (f) {
-		ldns_zone_print(f, s);
-		fclose(f);
-	}
-	ldns_zone_deep_free(s);
-	return out;
 }
 
 struct ditto_image *h_image(const char *text, const char *origin)

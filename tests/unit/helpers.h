@@ -39,17 +39,6 @@ struct ditto_image *h_image(const char *text, const char *origin);
 int h_open_copy(const uint8_t *bytes, size_t size, struct ditto_image **out,
 		char *err, size_t errlen);
 
-/* Sign zone text (relative names below origin) with a fresh ECDSA P-256
- * key through ldns's signer: NSEC, or NSEC3 (SHA-1, no opt-out) with the
- * given iterations and salt. The signed zone as text (malloc'd), or NULL. */
-char *h_sign(const char *text, const char *origin, bool nsec3,
-	     uint16_t iterations, const uint8_t *salt, uint8_t salt_len);
-/* The same, as a parsed ldns zone to edit before printing (ldns_zone_print,
- * ldns_zone_deep_free). */
-ldns_zone *h_sign_zone(const char *text, const char *origin, bool nsec3,
-		       uint16_t iterations, const uint8_t *salt,
-		       uint8_t salt_len);
-
 /* A zone table holding the images (NULL-terminated list). */
 struct ditto_zone_table *h_table(struct ditto_image *first, ...);
 

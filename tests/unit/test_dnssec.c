@@ -117,8 +117,8 @@ static void cut_optout(ldns_zone *z)
 static char *signed_text(enum mode m)
 {
 	if (m == M_NSEC)
-		return h_sign(sample_zone_signable(), ORIGIN, false, 0, NULL, 0);
-	ldns_zone *s = h_sign_zone(sample_zone_signable(), ORIGIN, true, ITER,
+		return sample_sign(sample_zone_signable(), ORIGIN, false, 0, NULL, 0);
+	ldns_zone *s = sample_sign_zone(sample_zone_signable(), ORIGIN, true, ITER,
 				   SALT, sizeof(SALT));
 	char *out = NULL;
 	size_t len = 0;
