@@ -62,6 +62,8 @@ struct tcp_conn {
 	struct cds_list_head idle;
 	struct cds_list_head age;
 	struct tcp_client *client;	/* NULL without a per-client limit */
+	uint8_t addr[16];	/* the client's address, for its cookies */
+	uint8_t addr_len;	/* 4 (IPv4, mapped ones too) or 16 */
 	uint64_t started_ms;
 	uint64_t active_ms;	/* last query or output progress */
 	uint32_t events;	/* epoll interest now */
@@ -353,10 +355,17 @@ static void conn_process(struct dp_tcp *t, struct tcp_conn *c, uint64_t now)
 		conn_touch(t, c, now);
 		TCP_STAT_INC(t, queries);
 		zones = rcu_dereference(*t->zones);
-		size_t n = ditto_answer(zones ? zones : t->empty,
-					rcu_dereference(*t->acfg), q,
-					qlen, t->resp + 2, TCP_MSG_MAX,
-					DITTO_ANSWER_TCP, &info);
+		/* Cookies over TCP too (RFC 7873 5.2): a server cookie for
+		 * a client cookie; a bad one is no reason to refuse, as the
+		 * connection itself proves the address. */
+		struct ditto_client who = { .addr = c->addr,
+					    .addr_len = c->addr_len,
+					    .now = (uint32_t)time(NULL) };
+		size_t n = ditto_answer_client(zones ? zones : t->empty,
+					       rcu_dereference(*t->acfg),
+					       c->addr_len ? &who : NULL, q,
+					       qlen, t->resp + 2, TCP_MSG_MAX,
+					       DITTO_ANSWER_TCP, &info);
 		if (!n || (info.flags & DITTO_INFO_DROPPED)) {
 			/* As Knot does: a query not worth an answer ends
 			 * the connection (answers before it still go out). */
@@ -444,6 +453,26 @@ static void conn_event(struct dp_tcp *t, struct tcp_conn *c, uint32_t events,
 	conn_run(t, c, now);
 }
 
+/* The client's address as the UDP path sees it (RFC 9018 server cookies
+ * hash it): IPv4 in 4 bytes, also when it reaches a dual-stack socket. */
+static void conn_address(struct tcp_conn *c, const struct sockaddr_storage *ss)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					    0xff, 0xff };
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+		memcpy(c->addr, &a->sin_addr, 4);
+		c->addr_len = 4;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		const uint8_t *b = a->sin6_addr.s6_addr;
+		bool v4 = memcmp(b, mapped, 12) == 0;
+		memcpy(c->addr, v4 ? b + 12 : b, v4 ? 4 : 16);
+		c->addr_len = v4 ? 4 : 16;
+	}
+}
+
 /* ---- accepting ----------------------------------------------------------- */
 
 static void tcp_accept_arm(struct dp_tcp *t, bool on, uint64_t now)
@@ -479,6 +508,7 @@ static void tcp_admit(struct dp_tcp *t, int fd,
 	c->ep.fd = fd;
 	c->client = cl;
 	c->started_ms = c->active_ms = now;
+	conn_address(c, ss);
 	c->events = EPOLLIN;
 
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->ep };

@@ -779,6 +779,59 @@ static void test_swapped_zone_table_served_on_open_connection(void)
 	ditto_image_free(img2);
 }
 
+/* RFC 7873 5.2 over TCP: a client cookie gets the server cookie the UDP
+ * path would give (RFC 9018, the client's address hashed). */
+static void test_cookie_over_tcp_gets_the_server_cookie(void)
+{
+	struct dp_tcp_cfg cfg;
+	struct server s;
+	static struct ditto_cookie_cfg ck = { .secret = { 0x0123456789abcdefULL,
+							  0xfedcba9876543210ULL } };
+	struct ditto_answer_cfg acfg = *h_cfg_default();
+	static const uint8_t opt[] = { 0, DNS_EDNS_COOKIE, 0, 8,
+				       1, 2, 3, 4, 5, 6, 7, 8 };
+	struct h_query q = { .id = 0x33, .qname = "www.example.",
+			     .qtype = DNS_T_A,
+			     .edns = { .on = true, .payload = 1232,
+				       .options = opt,
+				       .options_len = sizeof(opt) } };
+	uint8_t buf[600];
+	struct h_resp r;
+	struct h_opt o;
+	uint16_t len = 0;
+
+	acfg.cookies = &ck;
+	cfg_default(&cfg);
+	CU_ASSERT_EQUAL_FATAL(server_start(&s, &cfg, zones), 0);
+	s.acfg = &acfg;		/* read by the service thread per query */
+	synchronize_rcu();
+	int fd = client(&s);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	size_t n = h_query_wire(&q, buf + 2, sizeof(buf) - 2);
+	dns_put16(buf, (unsigned)n);
+	memset(&r, 0, sizeof(r));
+	r.wire = malloc(65535);
+	CU_ASSERT_TRUE(send_all(fd, buf, n + 2));
+	long got = recv_frame(fd, r.wire, 65535);
+	CU_ASSERT_TRUE_FATAL(got > 0);
+	r.len = (size_t)got;
+	CU_ASSERT_TRUE(h_opt(&r, &o) && o.present);
+	const uint8_t *c = h_opt_option(&o, DNS_EDNS_COOKIE, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(len, 24);
+	CU_ASSERT_EQUAL(memcmp(c, opt + 4, 8), 0);
+	uint8_t want[16];
+	static const uint8_t lo[4] = { 127, 0, 0, 1 };
+	struct ditto_client who = { .addr = lo, .addr_len = 4,
+				    .now = dns_get32(c + 12) };
+	ditto_server_cookie(ck.secret, c, &who, who.now, want);
+	CU_ASSERT_EQUAL(memcmp(c + 8, want, 16), 0);
+	CU_ASSERT_TRUE(who.now + 5u >= (uint32_t)time(NULL));
+	close(fd);
+	server_stop(&s);
+	free(r.wire);
+}
+
 /* ---- start and stop ------------------------------------------------------ */
 
 #define STOP_QUERIES 2500
@@ -958,6 +1011,7 @@ int main(void)
 		T(test_connection_over_per_client_limit_is_refused),
 		T(test_slow_reader_does_not_hold_up_other_clients),
 		T(test_swapped_zone_table_served_on_open_connection),
+		T(test_cookie_over_tcp_gets_the_server_cookie),
 		T(test_stop_with_open_connections_closes_and_frees_them),
 		T(test_bind_failure_names_address_and_port),
 		T(test_unassigned_service_address_binds_with_freebind),
