@@ -52,6 +52,8 @@ static void defaults(struct dp_conf *c)
 	c->mbufs = 16383;
 	c->rx_desc = 1024;
 	c->tx_desc = 1024;
+	c->socket_clients = 32;
+	c->socket_request_max = 64u << 10;
 	c->tcp = true;
 	c->tcp_max_conns = 1024;
 	c->tcp_max_conns_per_client = 64;
@@ -67,7 +69,8 @@ static void defaults(struct dp_conf *c)
 
 
 static const char *const dp_keys[] = {
-	"socket", "socket-group", "port", "workers", "service-addresses",
+	"socket", "socket-group", "socket-clients", "socket-request-max",
+	"port", "workers", "service-addresses",
 	"service-port", "edns-size", "exception-interface", "idle-sleep-us",
 	"mbufs", "rx-descriptors", "tx-descriptors", "tcp", "rrl", "cookies",
 	NULL
@@ -293,6 +296,11 @@ int dp_conf_load(const char *path, struct dp_conf *c, char *err,
 	c->service.port = (uint16_t)port;
 	if (read_service(c, yconf_get(dp, "service-addresses"), path, err,
 			 errlen) < 0)
+		goto out;
+	if (get_uint(dp, path, "socket-clients", 1, 1024, &c->socket_clients,
+		     err, errlen) < 0 ||
+	    get_uint(dp, path, "socket-request-max", 1024, 64u << 20,
+		     &c->socket_request_max, err, errlen) < 0)
 		goto out;
 	tcp = yconf_get(dp, "tcp");
 	if (yconf_only(tcp, path, "dataplane.tcp", tcp_keys, err, errlen) < 0 ||

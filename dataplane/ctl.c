@@ -24,13 +24,11 @@
 #include "dp.h"
 #include "tcp.h"
 
-#define CTL_MAX_CLIENTS 32
-#define CTL_MAX_LINE (64u << 10)
 
 struct ctl_client {
 	int fd;
 	size_t len;
-	char *buf;	/* CTL_MAX_LINE + 1 */
+	char *buf;	/* socket-request-max + 1 */
 };
 
 static pthread_t ctl_thread;
@@ -171,6 +169,10 @@ static json_object *cmd_stats(struct dp *dp)
 	add_u64(z, "load-failures", dp->zone_load_failures);
 	add_u64(z, "removes", dp->zone_removes);
 	json_object_object_add(o, "zones", z);
+	json_object *cs = json_object_new_object();
+	add_u64(cs, "refused-clients", dp->ctl_refused_clients);
+	add_u64(cs, "refused-long-requests", dp->ctl_refused_long);
+	json_object_object_add(o, "socket", cs);
 	return o;
 }
 
@@ -362,7 +364,8 @@ static int reply(int fd, json_object *resp)
 /* Read what there is; answer every complete line. -1: close. */
 static int client_read(struct dp *dp, struct ctl_client *c)
 {
-	ssize_t r = recv(c->fd, c->buf + c->len, CTL_MAX_LINE - c->len, 0);
+	size_t max = dp->conf.socket_request_max;
+	ssize_t r = recv(c->fd, c->buf + c->len, max - c->len, 0);
 
 	if (r <= 0)
 		return -1;
@@ -380,9 +383,13 @@ static int client_read(struct dp *dp, struct ctl_client *c)
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= used;
 	}
-	if (c->len == CTL_MAX_LINE) {
-		reply(c->fd, jerror("request longer than %u bytes",
-				    CTL_MAX_LINE));
+	if (c->len == max) {
+		reply(c->fd, jerror("request longer than %zu bytes "
+				    "(socket-request-max)", max));
+		if (dp->ctl_refused_long++ % 1000 == 0)
+			dp_log("dataplane.sock: a request longer than %zu "
+			       "bytes refused (%llu so far)", max,
+			       (unsigned long long)dp->ctl_refused_long);
 		return -1;
 	}
 	return 0;
@@ -391,9 +398,16 @@ static int client_read(struct dp *dp, struct ctl_client *c)
 static void *ctl_main(void *arg)
 {
 	struct dp *dp = arg;
-	struct ctl_client cl[CTL_MAX_CLIENTS];
-	struct pollfd pfd[CTL_MAX_CLIENTS + 2];
-	unsigned n = 0;
+	unsigned max = dp->conf.socket_clients, n = 0;
+	struct ctl_client *cl = calloc(max, sizeof(*cl));
+	struct pollfd *pfd = calloc(max + 2, sizeof(*pfd));
+
+	if (!cl || !pfd) {
+		dp_log("dataplane.sock: out of memory, not served");
+		free(cl);
+		free(pfd);
+		return NULL;
+	}
 
 	for (;;) {
 		pfd[0] = (struct pollfd){ .fd = ctl_wake[0], .events = POLLIN };
@@ -424,10 +438,18 @@ static void *ctl_main(void *arg)
 
 			if (fd < 0)
 				continue;
-			buf = n < CTL_MAX_CLIENTS ? malloc(CTL_MAX_LINE + 1) : NULL;
+			buf = n < max ? malloc(dp->conf.socket_request_max + 1)
+				      : NULL;
 			if (!buf) {
-				reply(fd, jerror("too many control clients"));
+				reply(fd, jerror("too many clients (socket-"
+						 "clients: %u)", max));
 				close(fd);
+				if (dp->ctl_refused_clients++ % 1000 == 0)
+					dp_log("dataplane.sock: a client over "
+					       "socket-clients (%u) refused "
+					       "(%llu so far)", max,
+					       (unsigned long long)
+						       dp->ctl_refused_clients);
 				continue;
 			}
 			/* A client that stops reading cannot wedge us. */
@@ -439,6 +461,8 @@ static void *ctl_main(void *arg)
 		close(cl[i].fd);
 		free(cl[i].buf);
 	}
+	free(cl);
+	free(pfd);
 	return NULL;
 }
 

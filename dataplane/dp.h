@@ -34,6 +34,8 @@ struct dp_conf {
 	char state_dir[DP_PATH_MAX];
 	char socket[DP_PATH_MAX];
 	char socket_group[64];	/* "" = the process's group */
+	unsigned socket_clients;	/* dataplane.sock clients at once */
+	unsigned socket_request_max;	/* bytes of one request line */
 	char port_name[128];	/* DPDK port: id or device name */
 	unsigned workers;
 	struct pkt_service service;
@@ -150,6 +152,8 @@ struct dp {
 	struct dp_zone_meta *meta;
 	size_t n_meta;
 	uint64_t zone_loads, zone_load_failures, zone_removes;
+	/* dataplane.sock refusals (the control thread's alone) */
+	uint64_t ctl_refused_clients, ctl_refused_long;
 
 	uint16_t port_id;
 	char port_dev[64];

@@ -618,6 +618,48 @@ def test_stats_count_by_rcode_qtype_and_worker():
     expect(t["answers"] <= t["queries"] <= t["rx"], t)
 
 
+def test_dataplane_socket_limits_refuse_count_and_keep_serving():
+    # socket-clients (default 32) and socket-request-max (64 KiB): the one
+    # over each gets a reason, is counted, and the dataplane answers on.
+    import socket as so
+    held = []
+    try:
+        for _ in range(32):
+            c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+            c.settimeout(5)
+            c.connect(SOCK)
+            held.append(c)
+        time.sleep(0.3)
+        extra = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+        extra.settimeout(5)
+        extra.connect(SOCK)
+        got = extra.recv(4096).decode()
+        extra.close()
+        expect("too many clients" in got, got)
+    finally:
+        for c in held:
+            c.close()
+    time.sleep(0.3)
+    c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    c.settimeout(5)
+    c.connect(SOCK)
+    c.sendall(b"x" * (70 << 10))
+    got = b""
+    while b"\n" not in got:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    c.close()
+    expect(b"socket-request-max" in got, got[:300])
+    s = ask({"cmd": "stats"})["socket"]
+    expect(s["refused-clients"] >= 1 and s["refused-long-requests"] >= 1, s)
+    expect("192.0.2.80" in kdig("@" + V4, "+short", "www.example.com", "A"),
+           "no answer after the refusals")
+    log = open(os.path.join(LAB, "dataplane.log")).read()
+    expect("socket-clients" in log and "longer than" in log, log[-1500:])
+
+
 def test_shutdown_returns_every_mbuf():
     run([LAB_SH, "stop"])
     log = open(os.path.join(LAB, "dataplane.log")).read()
