@@ -1441,6 +1441,13 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 	memset(h, 0, sizeof(*h));
 	h->algorithm = rd[0];
 	h->iterations = dns_get16(rd + 2);
+	/* RFC 9276 3.1: 0 iterations; every one is a SHA-1 per denial here,
+	 * and resolvers may treat many as insecure (RFC 9276 3.2). */
+	if (h->iterations > 100)
+		dnssec_warn(c, param, "NSEC3 with %u iterations: each costs "
+			    "a hash per denial answered, and resolvers may "
+			    "treat the zone as insecure (RFC 9276 uses 0)",
+			    h->iterations);
 	h->salt_len = rd[4];
 	memcpy(h->salt, rd + 5, rd[4]);
 
