@@ -1336,6 +1336,7 @@ static int build_nsec(struct compiler *c)
 					      .wild = DITTO_NONE,
 					      .last = (uint32_t)i,
 					      .encloser = DITTO_NONE };
+		ditto_canon_prefix(name, c->nodes[0].labels, d[i].key);
 	}
 	if (last_own != DITTO_NONE && first_own == 0 &&
 	    !nsec_next_is(c, &c->nodes[last_own], z->apex, z->apex_len))
@@ -1527,7 +1528,7 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 
 		d[i] = (struct ditto_denial){ DITTO_NONE, DITTO_NONE,
 					      DITTO_NONE, DITTO_NONE,
-					      DITTO_NONE };
+					      DITTO_NONE, { 0 } };
 		cpe[i] = DITTO_NONE;
 		if (nd->flags & DITTO_NODE_GLUE)
 			continue;

@@ -374,10 +374,17 @@ static uint32_t nsec_cover(const struct ditto_image *z, const struct ctx *c,
 {
 	uint32_t lo = ce, hi = z->denial[ce].last;
 	unsigned ce_labels = z->nodes[ce].labels;
+	uint8_t key[8];
 
+	/* Sort-key prefixes decide most steps from DENIAL alone, which the
+	 * search's first steps keep in the cache; equal ones compare names. */
+	ditto_canon_prefix(c->name, z->hdr->apex_labels, key);
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (canon_cmp_node(z, &z->nodes[mid], c, ce_labels) < 0)
+		int k = memcmp(z->denial[mid].key, key, 8);
+		if (k == 0)
+			k = canon_cmp_node(z, &z->nodes[mid], c, ce_labels);
+		if (k < 0)
 			lo = mid;
 		else
 			hi = mid - 1;

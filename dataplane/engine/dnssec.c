@@ -231,6 +231,30 @@ int ditto_name_canon_cmp(const uint8_t *a, const uint8_t *b)
 	return na ? 1 : nb ? -1 : 0;
 }
 
+void ditto_canon_prefix(const uint8_t *name, unsigned skip, uint8_t out[8])
+{
+	const uint8_t *lab[DITTO_MAX_LABELS + 1];
+	unsigned n = 0, o = 0;
+
+	memset(out, 0, 8);
+	for (; *name && n <= DITTO_MAX_LABELS; name += 1u + *name)
+		lab[n++] = name;
+	for (unsigned d = skip + 1; d <= n && o < 8; d++) {
+		const uint8_t *l = lab[n - d];
+		for (unsigned i = 1; i <= l[0] && o < 8; i++) {
+			if (l[i] <= 1) {
+				out[o++] = 1;
+				if (o < 8)
+					out[o++] = (uint8_t)(l[i] + 1);
+			} else {
+				out[o++] = l[i];
+			}
+		}
+		if (o < 8)
+			out[o++] = 0;
+	}
+}
+
 int ditto_base32hex_decode(const uint8_t *text, size_t n, uint8_t *out,
 			   size_t cap)
 {

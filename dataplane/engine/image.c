@@ -462,6 +462,13 @@ static int check_denial(struct check *c, const struct ditto_image *img)
 				     img->names + img->nodes[i].name) >= 0)
 			return fail(c, DITTO_ECORRUPT, "node %u out of "
 				    "canonical order", i);
+		uint8_t key[8] = { 0 };
+		if (!img->nsec3)
+			ditto_canon_prefix(img->names + img->nodes[i].name,
+					   img->hdr->apex_labels, key);
+		if (memcmp(key, d->key, 8) != 0)
+			return fail(c, DITTO_ECORRUPT, "denial of node %u: "
+				    "bad sort key", i);
 	}
 	if (!img->nsec3)
 		return 0;

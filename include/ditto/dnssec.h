@@ -23,6 +23,13 @@ void ditto_nsec3_hash(const uint8_t *name, size_t len, const uint8_t *salt,
 /* Canonical order of two lowercase wire names: <0, 0, >0. */
 int ditto_name_canon_cmp(const uint8_t *a, const uint8_t *b);
 
+/* The first 8 bytes of a name's canonical sort key below its top skip
+ * labels (the apex's): labels from the top down, each followed by a 0,
+ * bytes 0 and 1 written as 1 1 and 1 2, zero-padded. Keys that differ
+ * order their names as ditto_name_canon_cmp() does; equal keys decide
+ * nothing. */
+void ditto_canon_prefix(const uint8_t *name, unsigned skip, uint8_t out[8]);
+
 /* base32hex (RFC 4648 7, either case) of n bytes into out; returns the
  * bytes decoded or -1 when the text is not base32hex without padding. */
 int ditto_base32hex_decode(const uint8_t *text, size_t n, uint8_t *out,

@@ -230,6 +230,8 @@ struct ditto_denial {
 	uint32_t last;		/* NSEC: node index */
 	uint32_t encloser;	/* NSEC3: node index, DITTO_NONE when nodata
 				 * matches the name itself */
+	uint8_t key[8];		/* NSEC: ditto_canon_prefix() of the name, so
+				 * the search compares 8 bytes, not names */
 };
 
 #define DITTO_NSEC3_HASH 20	/* SHA-1, the only NSEC3 hash (RFC 5155) */

@@ -333,6 +333,42 @@ static void test_sha1_and_nsec3_hash_match_ldns_and_rfc5155(void)
 					       sizeof(x)), -1);
 }
 
+/* Sort-key prefixes never order two names against ldns's canonical order
+ * (RFC 4034 6.1), for names with bytes 0 and 1, long labels, parents and
+ * children. */
+static void test_canonical_prefix_agrees_with_canonical_order(void)
+{
+	static const char *names[] = {
+		"t.test.", "a.t.test.", "A.t.test.", "z.a.t.test.", "\\000.t.test.",
+		"\\001.t.test.", "\\001\\001.t.test.", "\\002.t.test.",
+		"*.t.test.", "aaaaaaaa.t.test.", "aaaaaaab.t.test.",
+		"aaaaaaa.t.test.", "b.aaaaaaa.t.test.", "yljkjljk.a.t.test.",
+		"z.t.test.", "zABC.a.t.test.", "\\200.t.test.",
+		"a\\000b.t.test.", "a.b.c.d.t.test.", "x.aaaaaaaa.t.test.",
+	};
+	size_t n = sizeof(names) / sizeof(names[0]), bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			ldns_rdf *a = ldns_dname_new_frm_str(names[i]);
+			ldns_rdf *b = ldns_dname_new_frm_str(names[j]);
+			ldns_dname2canonical(a);
+			ldns_dname2canonical(b);
+			uint8_t ka[8], kb[8];
+			ditto_canon_prefix(ldns_rdf_data(a), 2, ka);
+			ditto_canon_prefix(ldns_rdf_data(b), 2, kb);
+			int k = memcmp(ka, kb, 8), want = ldns_dname_compare(a, b);
+			int mine = ditto_name_canon_cmp(ldns_rdf_data(a),
+							ldns_rdf_data(b));
+			if ((k < 0 && want >= 0) || (k > 0 && want <= 0) ||
+			    (mine < 0) != (want < 0) || (mine > 0) != (want > 0))
+				bad++;
+			ldns_rdf_deep_free(a);
+			ldns_rdf_deep_free(b);
+		}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void test_zones_sign_compile_and_carry_denial_sections(void)
 {
 	for (int m = 0; m < M_COUNT; m++) {
@@ -628,6 +664,7 @@ int main(void)
 	static const struct h_test tests[] = {
 #define T(fn) { #fn, fn }
 		T(test_sha1_and_nsec3_hash_match_ldns_and_rfc5155),
+		T(test_canonical_prefix_agrees_with_canonical_order),
 		T(test_zones_sign_compile_and_carry_denial_sections),
 		T(test_answers_carry_rrsigs_only_with_do),
 		T(test_additional_addresses_signed_but_glue_not),
