@@ -3,8 +3,10 @@
  *
  *   dp_bench --zone FILE --queries FILE [--seconds S] [--ipv6]
  *            [--port ring|pcap] [--lcores MAIN,WORKER]
- *            [--rrl off|idle|limit]
+ *            [--rrl off|idle|limit] [--cookies]
  *
+ * --cookies: DNS cookies on and every query with a client cookie, so
+ * every answer computes a server cookie (SipHash-2-4, RFC 9018).
  * --rrl: response rate limiting off (the default); on and idle (a rate no
  * client reaches: every response checked, none limited); on and limiting
  * (1 response a second, slip 2: nearly every response limited, half sent
@@ -155,7 +157,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: dp_bench --zone FILE --queries FILE "
 		"[--seconds S] [--ipv6] [--port ring|pcap] "
-		"[--lcores MAIN,WORKER] [--rrl off|idle|limit]\n");
+		"[--lcores MAIN,WORKER] [--rrl off|idle|limit] [--cookies]\n");
 }
 
 /* Frames in flight between the generator and the worker: as many as the
@@ -214,6 +216,7 @@ int main(int argc, char **argv)
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "rrl", required_argument, NULL, 'r' },
+		{ "cookies", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -226,6 +229,7 @@ int main(int argc, char **argv)
 		case '6': v6 = true; break;
 		case 'p': port_kind = optarg; break;
 		case 'r': rrl_mode = optarg; break;
+		case 'c': query_cookie = true; break;
 		default: usage(); return 2;
 		}
 	}
@@ -326,6 +330,8 @@ int main(int argc, char **argv)
 		.enabled = strcmp(rrl_mode, "off") != 0,
 		.rate = strcmp(rrl_mode, "limit") ? 1000000 : 1, .slip = 2,
 		.window = 15, .v4_bits = 24, .v6_bits = 56, .table_size = 65536 };
+	dp.conf.cookies = query_cookie;
+	memcpy(dp.conf.cookie_secret, "dp_bench secret!", 16);
 	dp.live = dp_live_new(&dp.conf);
 	if (!dp.live)
 		return 2;

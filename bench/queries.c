@@ -66,6 +66,7 @@ static size_t text_to_wire(const char *s, uint8_t *out)
 }
 
 bool query_dnssec_ok;
+bool query_cookie;
 
 static size_t build_query(uint8_t *p, uint16_t id, const uint8_t *name,
 			  size_t nlen, uint16_t qtype)
@@ -89,8 +90,17 @@ static size_t build_query(uint8_t *p, uint16_t id, const uint8_t *name,
 	dns_put16(p + n, DNS_T_OPT);
 	dns_put16(p + n + 2, DITTO_EDNS_DEFAULT);
 	dns_put32(p + n + 4, query_dnssec_ok ? DNS_EDNS_DO : 0);
-	dns_put16(p + n + 8, 0);
-	return n + 10;
+	if (!query_cookie) {
+		dns_put16(p + n + 8, 0);
+		return n + 10;
+	}
+	/* A client cookie (RFC 7873 4.1): 8 bytes, a different one each. */
+	dns_put16(p + n + 8, 12);
+	dns_put16(p + n + 10, DNS_EDNS_COOKIE);
+	dns_put16(p + n + 12, 8);
+	dns_put32(p + n + 14, 0x636f6f6bu);
+	dns_put32(p + n + 18, id);
+	return n + 22;
 }
 
 /* Skip a possibly compressed name; returns the offset after it or 0. */

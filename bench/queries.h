@@ -29,6 +29,8 @@ struct query_list {
 
 /* Queries are rendered with the DO bit when set (before loading). */
 extern bool query_dnssec_ok;
+/* ... and with a client cookie (COOKIE option, 8 bytes). */
+extern bool query_cookie;
 
 /* Read path; on failure -1 with a message on stderr naming prog. */
 int query_list_load(const char *prog, const char *path, struct query_list *l);
