@@ -466,6 +466,16 @@ static void proof_nodata(struct resp *r, const struct ditto_image *z,
 static bool put_proofs(struct resp *r, const struct ditto_image *z,
 		       const struct ctx *c)
 {
+	/* The blocks are scattered over the image: start every miss first
+	 * (a block's lines after its header, once that has arrived). */
+	for (unsigned i = 0; i < r->nproof; i++)
+		__builtin_prefetch(z->blocks + r->proof[i]);
+	for (unsigned i = 0; i < r->nproof; i++) {
+		const struct ditto_block *b = block_at(z, r->proof[i]);
+		size_t size = ditto_block_size(b);
+		for (size_t o = 64; o < size; o += 64)
+			__builtin_prefetch((const uint8_t *)b + o);
+	}
 	for (unsigned i = 0; i < r->nproof; i++) {
 		const struct ditto_block *b = block_at(z, r->proof[i]);
 		if (!put_block(r, b, 0, c, 0, NULL))
