@@ -72,13 +72,15 @@ static int cmd_compile(int argc, char **argv, bool write)
 	return 0;
 }
 
-/* Print the answer section of a rendered message. */
-static int dump_message(const char *path, const uint8_t *buf, size_t len)
+/* Print the answer section of a rendered message (what names the
+ * records in the error when it does not parse). */
+static int dump_message(const char *path, const char *what,
+			const uint8_t *buf, size_t len)
 {
 	ldns_pkt *pkt = NULL;
 
 	if (!len || ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {
-		fprintf(stderr, "%s: an NSEC3 record does not render\n", path);
+		fprintf(stderr, "%s: %s does not render\n", path, what);
 		return 1;
 	}
 	ldns_rr_list *an = ldns_pkt_answer(pkt);
@@ -112,30 +114,23 @@ static int cmd_dump(int argc, char **argv)
 	int rc = 0;
 	for (uint32_t i = 0; i < img->hdr->node_count && rc == 0; i++) {
 		const struct ditto_node *n = &img->nodes[i];
-		for (unsigned k = 0; k < n->rrset_count; k++) {
+		for (unsigned k = 0; k < n->rrset_count && rc == 0; k++) {
 			const struct ditto_rrset *rs = &img->rrsets[n->rrsets + k];
-			size_t len = ditto_image_render_rrset(img, n, rs, false,
-							      buf, sizeof(buf));
-			ldns_pkt *pkt = NULL;
-			if (!len || ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {
-				fprintf(stderr, "%s: node %u type %u does not "
-					"render\n", argv[1], i, rs->type);
-				rc = 1;
-				break;
-			}
-			ldns_rr_list *an = ldns_pkt_answer(pkt);
-			for (size_t j = 0; j < ldns_rr_list_rr_count(an); j++) {
-				char *s = ldns_rr2str(ldns_rr_list_rr(an, j));
-				fputs(s, stdout);
-				free(s);
-			}
-			ldns_pkt_free(pkt);
+			char what[64];
+			snprintf(what, sizeof(what), "node %u type %u", i,
+				 rs->type);
+			rc = dump_message(argv[1], what, buf,
+					  ditto_image_render_rrset(img, n, rs, false,
+								   buf,
+								   sizeof(buf)));
 		}
 	}
 	/* The NSEC3 chain is no part of the tree of nodes. */
 	for (uint32_t i = 0; img->nsec3 && i < img->nsec3->count && rc == 0; i++)
-		rc = dump_message(argv[1], buf, ditto_image_render_denial(
-				img, img->nsec3_entries[i].block, buf, sizeof(buf)));
+		rc = dump_message(argv[1], "an NSEC3 record", buf,
+				  ditto_image_render_denial(
+					  img, img->nsec3_entries[i].block, buf,
+					  sizeof(buf)));
 	ditto_image_free(img);
 	return rc;
 }
