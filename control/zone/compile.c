@@ -1452,7 +1452,9 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 	h->salt_len = rd[4];
 	memcpy(h->salt, rd + 5, rd[4]);
 
-	qsort_r(c->n3recs, c->nn3, sizeof(*c->n3recs), cmp_n3recs, &c->z);
+	if (c->nn3)	/* an NSEC3PARAM without NSEC3s has nothing to sort */
+		qsort_r(c->n3recs, c->nn3, sizeof(*c->n3recs), cmp_n3recs,
+			&c->z);
 	e = calloc(c->nn3 ? c->nn3 : 1, sizeof(*e));
 	cpe = malloc(n * sizeof(*cpe));
 	matched = calloc(n, sizeof(*matched));

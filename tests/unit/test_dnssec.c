@@ -659,6 +659,56 @@ static void test_compiler_warns_about_unsigned_rrsets_and_broken_chains(void)
 	free(text);
 }
 
+/* Signed data the compiler cannot use is reported and served without
+ * proofs, never a refusal or a crash: an NSEC3PARAM with no NSEC3 records
+ * (found by fuzz-zonefile), NSEC3 of other parameters, an NSEC3 owner that
+ * is no hash. */
+static void test_unusable_chains_are_warned_and_the_zone_served(void)
+{
+	static const char *zones[] = {
+		"$ORIGIN x.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+		"ns A 192.0.2.1\n@ NSEC3PARAM 1 0 10 aabbccdd\n"
+		"@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1 x.test. "
+		"AAAA\n",
+		"$ORIGIN x.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+		"ns A 192.0.2.1\n@ NSEC3PARAM 1 0 10 aabbccdd\n"
+		"0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 5 aabbccdd "
+		"0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A\n"
+		"@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1 x.test. "
+		"AAAA\n",
+		"$ORIGIN x.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+		"ns A 192.0.2.1\n@ NSEC3PARAM 1 0 10 aabbccdd\n"
+		"notahash NSEC3 1 0 10 aabbccdd 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A\n"
+		"@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1 x.test. "
+		"AAAA\n",
+	};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		struct ditto_compiled out;
+		struct ditto_image *img = NULL;
+		char err[256];
+		CU_ASSERT_EQUAL(h_compile(zones[i], NULL, &out), 0);
+		CU_ASSERT_TRUE(out.warnings >= 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(out.image);
+		CU_ASSERT_EQUAL(h_open_copy(out.image, out.size, &img, err,
+					    sizeof(err)), 0);
+		if (img) {
+			struct ditto_zone_table *t = h_table(img, NULL);
+			struct h_query q = { .id = 1, .qname = "nx.x.test.",
+					     .qtype = DNS_T_A,
+					     .edns = { .on = true,
+						       .payload = 1232,
+						       .do_bit = true } };
+			struct h_resp r;
+			h_ask(t, &q, NULL, &r);
+			CU_ASSERT_EQUAL(h_rcode(&r), LDNS_RCODE_NXDOMAIN);
+			h_resp_free(&r);
+			ditto_zone_table_free(t);
+			ditto_image_free(img);
+		}
+		ditto_compiled_free(&out);
+	}
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -679,6 +729,7 @@ int main(void)
 		T(test_nsec3_optout_insecure_delegation_and_ent),
 		T(test_proofs_that_do_not_fit_set_tc),
 		T(test_compiler_warns_about_unsigned_rrsets_and_broken_chains),
+		T(test_unusable_chains_are_warned_and_the_zone_served),
 #undef T
 	};
 	int rc = h_run("dnssec", tests, sizeof(tests) / sizeof(tests[0]));
