@@ -30,7 +30,7 @@ os.environ.setdefault("LAB_NS_PREFIX", "bgp")
 
 import labkit  # noqa: E402 (reads LAB_NS_PREFIX)
 from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask,  # noqa: E402
-                    expect, in_ns, popen_ns, run, run_tests, wait_for)
+                    expect, in_ns, popen_ns, run, wait_for)
 
 BUILD, ONLY, LAB = labkit.test_dirs("ditto-anycast-test.")
 CONTROL = os.path.join(BUILD, "control", "ditto-control")
@@ -358,26 +358,8 @@ def test_stopping_the_health_loop_withdraws():
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
-terminated = []
-
-
-def on_sigterm(sig, frame):
-    terminated.append(sig)
-    raise SystemExit("anycast: %s" % signal.Signals(sig).name)
-
-
-def cleanup_detached():
-    """On SIGTERM (meson's timeout), the process group gets SIGKILL half a
-    second later, before a cleanup here could finish: the BIRDs, Knot and
-    ditto-control die with it, so leave the lab's dataplane (its own
-    session), namespaces and directory to a process of its own."""
-    subprocess.Popen(["/bin/sh", "-c", 'sleep 1; "$0" down; rm -rf "$1"', LAB_SH, LAB],
-                     env=Env.env, start_new_session=True, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def main():
-    signal.signal(signal.SIGTERM, on_sigterm)
+    session = labkit.LabSession('anycast', TESTS, ONLY, BUILD, LAB)
     Env.env["PATH"] = Env.env.get("PATH", "") + ":/usr/sbin:/sbin"
     missing = [t for t in ("knotd", "kdig", "ip") if not shutil.which(t, path=Env.env["PATH"])]
     missing += [p for p in (BIRD, BIRDC, DITTOCTL, CONTROL) if not os.access(p, os.X_OK)]
@@ -387,42 +369,22 @@ def main():
         print("anycast: 0 passed, %d failed" % len(TESTS))
         shutil.rmtree(LAB, ignore_errors=True)
         return 1
-    passed = failed = 0
-    try:
-        up = run([LAB_SH, "up", "--build", BUILD, "--keep-state"], check=False, timeout=180)
-        if up.returncode != 0:
-            print(up.stdout + up.stderr)
-            raise AssertionError("could not bring the lab up")
+
+    def setup():
         link_addresses()
         start_knot()
         start_control()
         start_bird("node", NS_NODE, node_bird_conf(), NODE_SOCK)
         start_bird("upstream", NS_CLIENT, upstream_bird_conf(), UP_SOCK)
-        passed, failed = run_tests("anycast", TESTS, ONLY)
-    except BaseException:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        failed = max(failed, 1, len(TESTS) - passed)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if terminated:
-            cleanup_detached()
-        for name in ("loop", "control", "bird-node", "bird-upstream", "knot"):
+
+    def teardown():
+        for name in ('loop', 'control', 'bird-node', 'bird-upstream', 'knot'):
             try:
                 stop(name)
             except Exception as e:  # keep cleaning up
                 print("anycast: stopping %s: %s" % (name, e))
-        if not terminated:
-            run([LAB_SH, "down"], check=False, timeout=120)
-        if failed:
-            for log in ("loop.log", "bird-node.log", "bird-upstream.log", "control.log",
-                        "dataplane.log"):
-                path = os.path.join(LAB, log)
-                if os.path.exists(path):
-                    print("---- the end of %s ----" % log)
-                    print("".join(open(path, errors="replace").readlines()[-30:]))
-        if not os.environ.get("KEEP") and not terminated:
-            shutil.rmtree(LAB, ignore_errors=True)
+
+    passed, failed = session.run(setup, teardown, ("loop.log", "bird-node.log", "bird-upstream.log", "control.log", "dataplane.log"))
     if timings:
         print("anycast: seconds: " + "; ".join("%s %.2f" % t for t in timings))
     print("anycast: %d passed, %d failed" % (passed, failed))

@@ -43,15 +43,14 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
 os.environ.setdefault("LAB_NS_PREFIX", "dv")
 
 import labkit  # noqa: E402 (reads LAB_NS_PREFIX)
-from labkit import (Env, LAB_SH, NS_CLIENT, NS_NODE, NS_PRIMARY, ask,  # noqa: E402
-                    expect, in_ns, popen_ns, run, run_tests, wait_for)
+from labkit import (Env, NS_CLIENT, NS_NODE, NS_PRIMARY, ask,  # noqa: E402
+                    expect, in_ns, popen_ns, run, wait_for)
 
 BUILD, ONLY, LAB = labkit.test_dirs("ditto-dnssec-test.")
 CONTROL = os.path.join(BUILD, "control", "ditto-control")
@@ -786,30 +785,13 @@ def test_ditto_processes_survived():
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
-terminated = []
-
-
-def on_sigterm(sig, frame):
-    terminated.append(sig)
-    raise SystemExit("dnssec: %s" % signal.Signals(sig).name)
-
-
-def cleanup_detached():
-    """On SIGTERM (meson's timeout) the process group gets SIGKILL soon
-    after: leave the lab's dataplane (its own session), namespaces and
-    directory to a process of its own."""
-    subprocess.Popen(["/bin/sh", "-c", 'sleep 1; "$0" down; rm -rf "$1"', LAB_SH, LAB],
-                     env=Env.env, start_new_session=True, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def stop(name, timeout=10):
     p = procs.pop(name, None)
     return None if p is None else labkit.stop_process(p, signal.SIGTERM, timeout)
 
 
 def main():
-    signal.signal(signal.SIGTERM, on_sigterm)
+    session = labkit.LabSession('dnssec', TESTS, ONLY, BUILD, LAB)
     Env.env["PATH"] = Env.env.get("PATH", "") + ":/usr/sbin:/sbin"
     missing = [t for t in ("knotd", "knotc", "keymgr", "kdig", "ip", "unbound",
                            "unbound-control", "unbound-checkconf")
@@ -823,45 +805,23 @@ def main():
         print("dnssec: 0 passed, %d failed" % len(TESTS))
         shutil.rmtree(LAB, ignore_errors=True)
         return 1
-    passed = failed = 0
-    try:
-        up = run([LAB_SH, "up", "--build", BUILD, "--keep-state"], check=False, timeout=180)
-        if up.returncode != 0:
-            print(up.stdout + up.stderr)
-            raise AssertionError("could not bring the lab up")
+
+    def setup():
         ref_link()
         start_knots()
         start_control()
         start_unbound("ref")
         start_unbound("ditto")
         start_unbound("ditto-tcp")
-        passed, failed = run_tests("dnssec", TESTS, ONLY)
-    except BaseException:
-        import traceback
-        traceback.print_exc(file=sys.stdout)
-        failed = max(failed, 1, len(TESTS) - passed)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if terminated:
-            cleanup_detached()
-        for name in ("unbound-ditto-tcp", "unbound-ditto", "unbound-ref", "control", "knot-primary", "knot-child"):
+
+    def teardown():
+        for name in ('unbound-ditto-tcp', 'unbound-ditto', 'unbound-ref', 'control', 'knot-primary', 'knot-child'):
             try:
                 stop(name)
             except Exception as e:  # keep cleaning up
                 print("dnssec: stopping %s: %s" % (name, e))
-        if not terminated:
-            run([LAB_SH, "down"], check=False, timeout=120)
-        if failed:
-            for log in ("control.log", "primary/knot.log", "child/knot.log",
-                        "unbound-ditto/unbound.out", "dataplane.log"):
-                path = os.path.join(LAB, log)
-                if os.path.exists(path):
-                    print("---- the end of %s ----" % log)
-                    print("".join(open(path, errors="replace").readlines()[-25:]))
-        if not os.environ.get("KEEP") and not terminated:
-            shutil.rmtree(LAB, ignore_errors=True)
-        elif os.environ.get("KEEP"):
-            print("dnssec: lab directory kept: " + LAB)
+
+    passed, failed = session.run(setup, teardown, ('control.log', 'primary/knot.log', 'child/knot.log', 'unbound-ditto/unbound.out', 'dataplane.log'), tail=25)
     print("dnssec: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

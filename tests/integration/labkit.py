@@ -3,6 +3,8 @@ the processes' JSON sockets, and running a list of tests with the summary
 line the suite counts ("NAME: N passed, M failed")."""
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -140,3 +142,72 @@ def run_tests(name, tests, only=()):
             traceback.print_exc(file=sys.stdout)
         sys.stdout.flush()
     return passed, failed
+
+
+class LabSession:
+    """What a lab test program's main() shares: SIGTERM (meson's timeout)
+    turned into an exit that still cleans up, the lab brought up and down
+    with scripts/lab.sh, the tests run, the ends of the logs printed on a
+    failure and the lab directory removed (kept with KEEP=1).
+
+        s = LabSession("dnssec", TESTS, ONLY, BUILD, LAB)
+        passed, failed = s.run(setup, teardown, logs)
+
+    setup() starts the peers once the lab is up; teardown() stops them
+    (always, also after SIGTERM); logs are paths in LAB."""
+
+    def __init__(self, name, tests, only, build, lab):
+        self.name, self.tests, self.only = name, tests, only
+        self.build, self.lab = build, lab
+        self.terminated = []
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, sig, frame):
+        self.terminated.append(sig)
+        raise SystemExit("%s: %s" % (self.name, signal.Signals(sig).name))
+
+    def _cleanup_detached(self):
+        """After SIGTERM the process group gets SIGKILL soon: leave the
+        lab's dataplane (its own session), namespaces and directory to a
+        process of its own."""
+        subprocess.Popen(["/bin/sh", "-c", 'sleep 1; "$0" down; rm -rf "$1"',
+                          LAB_SH, self.lab],
+                         env=Env.env, start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+
+    def run(self, setup, teardown, logs, tail=30):
+        passed = failed = 0
+        try:
+            up = run([LAB_SH, "up", "--build", self.build, "--keep-state"],
+                     check=False, timeout=180)
+            if up.returncode != 0:
+                print(up.stdout + up.stderr)
+                raise AssertionError("could not bring the lab up")
+            setup()
+            passed, failed = run_tests(self.name, self.tests, self.only)
+        except BaseException:
+            traceback.print_exc(file=sys.stdout)
+            failed = max(failed, 1, len(self.tests) - passed)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            if self.terminated:
+                self._cleanup_detached()
+            try:
+                teardown()
+            except Exception as e:  # keep cleaning up
+                print("%s: stopping: %s" % (self.name, e))
+            if not self.terminated:
+                run([LAB_SH, "down"], check=False, timeout=120)
+            if failed:
+                for log in logs:
+                    path = os.path.join(self.lab, log)
+                    if os.path.exists(path):
+                        print("---- the end of %s ----" % log)
+                        print("".join(open(path, errors="replace")
+                                      .readlines()[-tail:]))
+            if os.environ.get("KEEP"):
+                print("%s: lab directory kept: %s" % (self.name, self.lab))
+            elif not self.terminated:
+                shutil.rmtree(self.lab, ignore_errors=True)
+        return passed, failed
