@@ -501,7 +501,9 @@ static uint32_t find_node(const struct compiler *c, const uint8_t *name,
 	int64_t id = nameset_find(&c->z.names, lc, len);
 	if (id < 0 || !dns_name_is_sub(lc, len, c->z.apex, c->z.apex_len))
 		return DITTO_NONE;
-	return nameset_get_node(&c->z.names, (uint32_t)id);
+	/* A name that owns only NSEC3 data is no node (N3ONLY). */
+	uint32_t n = nameset_get_node(&c->z.names, (uint32_t)id);
+	return n < c->nnodes ? n : DITTO_NONE;
 }
 
 static bool rdata_well_formed(const struct zone *z, const struct zrec *r)

@@ -681,6 +681,12 @@ static void test_unusable_chains_are_warned_and_the_zone_served(void)
 		"notahash NSEC3 1 0 10 aabbccdd 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A\n"
 		"@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1 x.test. "
 		"AAAA\n",
+		/* The apex's NS target owns nothing but an NSEC3 (found by
+		 * fuzz-xfr: the target was looked up as a node). */
+		"$ORIGIN x.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+		"ns NSEC3 1 0 10 aabbccdd 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom A\n"
+		"@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1 x.test. "
+		"AAAA\n",
 	};
 	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
 		struct ditto_compiled out;
