@@ -194,8 +194,9 @@ static int cmd_zone_list(void)
 	if (as_json) {
 		print_pair("control", c, "dataplane", d);
 	} else {
-		printf("%-32s %-9s %10s %10s %10s %9s  %s\n", "ZONE", "STATE",
-		       "SERIAL", "PRIMARY", "SERVED", "EXPIRES", "LAST RESULT");
+		printf("%-32s %-9s %10s %10s %10s %-9s %9s  %s\n", "ZONE",
+		       "STATE", "SERIAL", "PRIMARY", "SERVED", "DNSSEC",
+		       "EXPIRES", "LAST RESULT");
 		for (size_t i = 0; zs && i < json_object_array_length(zs); i++) {
 			json_object *z = json_object_array_get_idx(zs, i);
 			json_object *dz = jget(map, jstr(z, "zone", ""));
@@ -216,9 +217,10 @@ static int cmd_zone_list(void)
 						 "!" : "");
 			else if (!d)
 				snprintf(served, sizeof(served), "?");
-			printf("%-32s %-9s %10s %10s %10s %9s  %.60s\n",
+			printf("%-32s %-9s %10s %10s %10s %-9s %9s  %.60s\n",
 			       jstr(z, "zone", "?"), jstr(z, "state", "?"),
 			       serial, prim, served,
+			       dz ? jstr(dz, "dnssec", "-") : "-",
 			       duration(jget(z, "expires-in") ?
 						jint(z, "expires-in", 0) : -1,
 					ex, sizeof(ex)),

@@ -228,6 +228,16 @@ static json_object *cmd_status(struct dp *dp)
 	return o;
 }
 
+/* How a zone's denials are proven with DO. */
+static const char *dnssec_mode(uint32_t flags)
+{
+	if (flags & DITTO_IMAGE_NSEC3)
+		return "nsec3";
+	if (flags & DITTO_IMAGE_NSEC)
+		return "nsec";
+	return flags & DITTO_IMAGE_SIGNED ? "sigs-only" : "unsigned";
+}
+
 static json_object *cmd_zone_list(struct dp *dp)
 {
 	json_object *o = jok(), *a = json_object_new_array();
@@ -239,6 +249,8 @@ static json_object *cmd_zone_list(struct dp *dp)
 		json_object_object_add(z, "zone", json_object_new_string(m->name));
 		add_u64(z, "serial", m->serial);
 		add_u64(z, "bytes", m->size);
+		json_object_object_add(z, "dnssec", json_object_new_string(
+			dnssec_mode(m->image_flags)));
 		json_object_object_add(z, "image", json_object_new_string(m->path));
 		add_u64(z, "loaded", (uint64_t)m->loaded);
 		json_object_object_add(z, "expired",

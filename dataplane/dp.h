@@ -117,6 +117,7 @@ struct dp_zone_meta {
 	char name[256];		/* apex as text, lowercase, with the dot */
 	char path[DP_PATH_MAX];	/* the copy in the state directory */
 	uint32_t serial;
+	uint32_t image_flags;	/* enum ditto_image_flags: DNSSEC mode */
 	uint64_t size;
 	time_t loaded;
 	bool expired;		/* answered SERVFAIL until a new image */

@@ -238,6 +238,7 @@ static int install(struct dp *dp, struct ditto_image *img, const char *zone,
 	snprintf(m->name, sizeof(m->name), "%s", zone);
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	m->serial = img->hdr->serial;
+	m->image_flags = img->hdr->flags;
 	m->size = img->size;
 	m->loaded = time(NULL);
 	m->expired = img->expired;

@@ -700,6 +700,10 @@ def test_knot_signs_the_zones_and_ditto_takes_them_by_axfr():
     out = in_ns(NS_CLIENT, "kdig", "+time=2", "+retry=1", "+dnssec", "@" + SERVICE,
                 "optout.test", "NSEC3PARAM").stdout
     expect(re.search(r"NSEC3PARAM\s+1 0 2 [0-9A-Fa-f]{8}", out), out)
+    # The dataplane names each zone's proofs (dittoctl zone-list: DNSSEC).
+    modes = {z["zone"]: z.get("dnssec") for z in ask(DP_SOCK, {"cmd": "zone-list"})["zones"]}
+    expect(modes.get("nsec.test.") == "nsec" and modes.get("nsec3.test.") == "nsec3"
+           and modes.get("optout.test.") == "nsec3", modes)
 
 
 def test_reference_knot_validates_the_corpus():
