@@ -1163,6 +1163,17 @@ static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
 	}
 }
 
+/* A block's first two lines: its header, fix-ups and the start of the
+ * RRs, and most answers' remaining bytes (the size is in the header, not
+ * yet here). */
+static inline void prefetch_block(const struct ditto_image *z, uint32_t off)
+{
+	const uint8_t *b = z->blocks + off;
+
+	__builtin_prefetch(b);
+	__builtin_prefetch(b + 64);
+}
+
 /* A burst in stages, so each query's dependent loads (index slot, node,
  * name and RRsets, block) are prefetched while the others are worked on. */
 void ditto_answer_burst(const struct ditto_zone_table *zones,
@@ -1232,8 +1243,8 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 				__builtin_prefetch(&z->nodes[rs->target]);
 		}
 		if (rs)
-			__builtin_prefetch(z->blocks + (p[i].qr.dnssec_ok
-							? rs->block_do : rs->block));
+			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
+							    : rs->block);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (p[i].chase == DITTO_NONE)
@@ -1250,8 +1261,8 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_rrset *rs = ditto_node_rrset(
 			z, &z->nodes[p[i].chase], p[i].qr.qtype);
 		if (rs)
-			__builtin_prefetch(z->blocks + (p[i].qr.dnssec_ok
-							? rs->block_do : rs->block));
+			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
+							    : rs->block);
 	}
 	/* Answer like with like: each query has its own buffer, so the order
 	 * is free, and runs of one kind keep the branch predictor right
