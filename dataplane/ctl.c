@@ -515,7 +515,8 @@ int dp_ctl_start(struct dp *dp, char *err, size_t errlen)
 	if (ctl_listen < 0)
 		goto fail_errno;
 	if (bind(ctl_listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(ctl_listen, 16) < 0)
+	    chmod(path, 0660) < 0 ||
+	    listen(ctl_listen, (int)dp->conf.socket_clients + 16) < 0)
 		goto fail_errno;
 	if (dp->conf.socket_group[0]) {
 		struct group *g = getgrnam(dp->conf.socket_group);

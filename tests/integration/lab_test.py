@@ -621,18 +621,24 @@ def test_stats_count_by_rcode_qtype_and_worker():
 def test_dataplane_socket_limits_refuse_count_and_keep_serving():
     # socket-clients (default 32) and socket-request-max (64 KiB): the one
     # over each gets a reason, is counted, and the dataplane answers on.
-    import socket as so
+    def connect():
+        # The listen backlog is short: wait for the thread to accept.
+        for _ in range(100):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(5)
+            try:
+                c.connect(SOCK)
+                return c
+            except BlockingIOError:
+                c.close()
+                time.sleep(0.05)
+        raise AssertionError("dataplane.sock accepts no connection")
     held = []
     try:
         for _ in range(32):
-            c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-            c.settimeout(5)
-            c.connect(SOCK)
-            held.append(c)
+            held.append(connect())
         time.sleep(0.3)
-        extra = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-        extra.settimeout(5)
-        extra.connect(SOCK)
+        extra = connect()
         got = extra.recv(4096).decode()
         extra.close()
         expect("too many clients" in got, got)
@@ -640,9 +646,7 @@ def test_dataplane_socket_limits_refuse_count_and_keep_serving():
         for c in held:
             c.close()
     time.sleep(0.3)
-    c = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-    c.settimeout(5)
-    c.connect(SOCK)
+    c = connect()
     c.sendall(b"x" * (70 << 10))
     got = b""
     while b"\n" not in got:
