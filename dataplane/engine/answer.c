@@ -59,6 +59,11 @@ struct resp {
 	unsigned nextra;
 	uint32_t proof[PROOF_MAX];	/* denial blocks for the authority */
 	unsigned nproof;
+	/* The NSEC3 covering the query name's next closer name of nc_labels
+	 * labels, found by the burst (DITTO_NONE: not looked up). */
+	const struct ctx *nc_ctx;
+	uint32_t nc_block;
+	uint8_t nc_labels;
 };
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -394,18 +399,24 @@ static uint32_t nsec_cover(const struct ditto_image *z, const struct ctx *c,
 
 /* NSEC3: the one covering (or matching) the hash of c's suffix of
  * labels labels. */
-static uint32_t nsec3_cover(const struct ditto_image *z, const struct ctx *c,
-			    unsigned labels)
+static void nsec3_hash_of(const struct ditto_image *z, const struct ctx *c,
+			  unsigned labels, uint8_t hash[DITTO_SHA1_LEN])
 {
 	const struct ditto_nsec3_hdr *h = z->nsec3;
-	const struct ditto_nsec3_entry *e = z->nsec3_entries;
-	uint8_t hash[DITTO_SHA1_LEN];
 	size_t off = c->loff[c->labels - labels];
 
 	ditto_nsec3_hash(c->name + off, c->len - off, h->salt, h->salt_len,
 			 h->iterations, hash);
+}
+
+/* The block of the NSEC3 covering (or matching) hash. */
+static uint32_t nsec3_find(const struct ditto_image *z, const uint8_t *hash)
+{
+	const struct ditto_nsec3_hdr *h = z->nsec3;
+	const struct ditto_nsec3_entry *e = z->nsec3_entries;
 	uint32_t k = ditto_nsec3_bucket(hash, h->bucket_bits);
 	uint32_t lo = z->nsec3_buckets[k], hi = z->nsec3_buckets[k + 1];
+
 	while (lo < hi) {	/* the first entry above the hash */
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (memcmp(e[mid].hash, hash, DITTO_NSEC3_HASH) <= 0)
@@ -416,15 +427,28 @@ static uint32_t nsec3_cover(const struct ditto_image *z, const struct ctx *c,
 	return e[lo ? lo - 1 : h->count - 1].block;	/* the chain wraps */
 }
 
+static uint32_t nsec3_cover(const struct ditto_image *z, const struct ctx *c,
+			    unsigned labels)
+{
+	uint8_t hash[DITTO_SHA1_LEN];
+
+	nsec3_hash_of(z, c, labels, hash);
+	return nsec3_find(z, hash);
+}
+
 /* That the name of c, below its closest encloser ce, does not exist: the
  * NSEC covering it, or the NSEC3 covering its next closer name. */
 static void proof_no_name(struct resp *r, const struct ditto_image *z,
 			  const struct ctx *c, uint32_t ce)
 {
-	if (z->nsec3)
-		proof(r, nsec3_cover(z, c, z->nodes[ce].labels + 1u));
-	else
+	unsigned labels = z->nodes[ce].labels + 1u;
+
+	if (!z->nsec3)
 		proof(r, nsec_cover(z, c, ce));
+	else if (r->nc_ctx == c && r->nc_labels == labels)
+		proof(r, r->nc_block);	/* the burst found it */
+	else
+		proof(r, nsec3_cover(z, c, labels));
 }
 
 /* NXDOMAIN below ce: the name and the wildcard at ce do not exist (with
@@ -847,6 +871,11 @@ struct prep {
 	uint64_t ce_hash;	/* of the parent name, when ce */
 	uint32_t ce_node;	/* the parent's node from the index, or NONE */
 	bool ce;		/* the name is no node: its parent is wanted */
+	/* NSEC3 with DO, the name no node and its closest encloser known:
+	 * the next closer name's hash, bucket and covering NSEC3's block */
+	uint8_t nc_labels;	/* 0: none looked up */
+	uint8_t nc_hash[DITTO_SHA1_LEN];
+	uint32_t nc_block;
 	uint16_t rcode;		/* an error found while parsing */
 	bool drop;
 };
@@ -882,6 +911,7 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	p->chase = DITTO_NONE;
 	p->kind = KIND_OTHER;
 	p->ce = false;
+	p->nc_labels = 0;
 	p->rcode = DNS_R_NOERROR;
 	p->drop = qlen < DNS_HDR_LEN || (q[2] & 0x80);	/* runt, response */
 	if (unlikely(p->drop))
@@ -1011,6 +1041,9 @@ static size_t respond(const struct prep *p, const struct ditto_answer_cfg *cfg,
 	r.aa = r.tc = r.tc_kept = false;
 	r.nextra = 0;
 	r.nproof = 0;
+	r.nc_ctx = p->nc_labels ? &p->c0 : NULL;
+	r.nc_block = p->nc_block;
+	r.nc_labels = p->nc_labels;
 
 	size_t limit = 512;
 	if (qr->edns) {
@@ -1263,6 +1296,40 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		if (rs)
 			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
 							    : rs->block);
+	}
+	/* NSEC3 denials with DO (NXDOMAIN, wildcard answers): the next
+	 * closer name is hashed and its bucket, entry and block fetched for
+	 * the whole burst, so their misses overlap. */
+	for (unsigned i = 0; i < n; i++) {
+		const struct ditto_image *z = p[i].zone;
+		if (likely(!p[i].qr.dnssec_ok) || !z || !z->nsec3 ||
+		    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
+			continue;
+		unsigned ce_labels;
+		if (p[i].ce && p[i].ce_node != DITTO_NONE)
+			ce_labels = z->nodes[p[i].ce_node].labels;
+		else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
+			ce_labels = z->hdr->apex_labels;	/* the apex */
+		else
+			continue;
+		p[i].nc_labels = (uint8_t)(ce_labels + 1u);
+		nsec3_hash_of(z, &p[i].c0, p[i].nc_labels, p[i].nc_hash);
+		__builtin_prefetch(z->nsec3_buckets + ditto_nsec3_bucket(
+			p[i].nc_hash, z->nsec3->bucket_bits));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!p[i].nc_labels)
+			continue;
+		const struct ditto_image *z = p[i].zone;
+		uint32_t k = ditto_nsec3_bucket(p[i].nc_hash,
+						z->nsec3->bucket_bits);
+		__builtin_prefetch(z->nsec3_entries + z->nsec3_buckets[k]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!p[i].nc_labels)
+			continue;
+		p[i].nc_block = nsec3_find(p[i].zone, p[i].nc_hash);
+		prefetch_block(p[i].zone, p[i].nc_block);
 	}
 	/* Answer like with like: each query has its own buffer, so the order
 	 * is free, and runs of one kind keep the branch predictor right

@@ -715,6 +715,56 @@ static void test_unusable_chains_are_warned_and_the_zone_served(void)
 	}
 }
 
+/* The burst (which looks up NSEC3 next closer names for all its queries
+ * at once) answers every DO query byte for byte as one at a time does. */
+static void test_burst_answers_with_proofs_equal_single_answers(void)
+{
+	static const char *const names[] = {
+		"nothere.t.test.", "zz.t.test.", "a.t.test.", "x.w.t.test.",
+		"deep.x.w.t.test.", "y.wc.t.test.", "q.a.b.c.t.test.",
+		"r.b.c.t.test.", "b.c.t.test.", "www.t.test.", "host.sub.t.test.",
+		"host.sec.t.test.", "sub.t.test.", "q.www.t.test.",
+		"dangling.t.test.", "host.x.ent.t.test.", "x.dn.t.test.",
+		"t.test.", "NotHere.T.Test.", "e.d.c.b.a.t.test.",
+	};
+	static const uint16_t types[] = { DNS_T_A, DNS_T_TXT, DNS_T_DS,
+					  DNS_T_AAAA, DNS_T_MX };
+	enum { N = 2 * DITTO_BURST_MAX + 7 };
+	static uint8_t wire[N][512], single[N][4096], burst[N][4096];
+	struct ditto_query qs[N];
+	size_t single_len[N];
+
+	for (int m = 0; m < M_COUNT; m++) {
+		const struct ditto_zone_table *t = zone((enum mode)m);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		for (unsigned i = 0; i < N; i++) {
+			struct h_query q = {
+				.id = (uint16_t)i,
+				.qname = names[(i * 7) %
+					       (sizeof(names) / sizeof(names[0]))],
+				.qtype = types[i % (sizeof(types) /
+						    sizeof(types[0]))],
+				.edns = { .on = true, .payload = 4096,
+					  .do_bit = i % 4 != 3 },
+			};
+			size_t len = h_query_wire(&q, wire[i], sizeof(wire[i]));
+			CU_ASSERT_TRUE_FATAL(len > 0);
+			single_len[i] = ditto_answer(t, h_cfg_default(), wire[i],
+						     len, single[i],
+						     sizeof(single[i]), 0, NULL);
+			qs[i] = (struct ditto_query){ .q = wire[i],
+						      .qlen = (uint16_t)len,
+						      .resp = burst[i],
+						      .cap = sizeof(burst[i]) };
+		}
+		ditto_answer_burst(t, h_cfg_default(), qs, N, 0);
+		for (unsigned i = 0; i < N; i++)
+			CU_ASSERT_TRUE(qs[i].resp_len == single_len[i] &&
+				       memcmp(burst[i], single[i],
+					      single_len[i]) == 0);
+	}
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -734,6 +784,7 @@ int main(void)
 		T(test_nsec3_referrals_and_ds_queries),
 		T(test_nsec3_optout_insecure_delegation_and_ent),
 		T(test_proofs_that_do_not_fit_set_tc),
+		T(test_burst_answers_with_proofs_equal_single_answers),
 		T(test_compiler_warns_about_unsigned_rrsets_and_broken_chains),
 		T(test_unusable_chains_are_warned_and_the_zone_served),
 #undef T
