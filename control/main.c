@@ -71,26 +71,6 @@ bool log_ok(struct log_limit *l)
 	return false;
 }
 
-const char *zone_state_name(enum zone_state st)
-{
-	switch (st) {
-	case ZS_BOOTSTRAP: return "bootstrap";
-	case ZS_OK: return "ok";
-	case ZS_EXPIRED: return "expired";
-	}
-	return "?";
-}
-
-struct czone *zone_by_name(struct server *s, const char *name)
-{
-	const struct cconf_zone *zc = cconf_zone_find(s->conf, name);
-
-	for (size_t i = 0; zc && i < s->n_zones; i++)
-		if (s->zones[i]->conf == zc)
-			return s->zones[i];
-	return NULL;
-}
-
 struct czone *zone_new(struct server *s, const struct cconf_zone *zc)
 {
 	struct czone *z = calloc(1, sizeof(*z));
@@ -121,8 +101,13 @@ static void on_signal(int sig)
 static int mkdirs(const char *path)
 {
 	char buf[4400];
+	size_t len = strlen(path);
 
-	snprintf(buf, sizeof(buf), "%s", path);
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;

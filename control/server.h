@@ -257,7 +257,17 @@ void clog_msg(int level, const char *fmt, ...)
 extern int clog_level;
 bool log_ok(struct log_limit *l);
 
-struct czone *zone_by_name(struct server *s, const char *name);
+/* The running zone of a name in the configuration, or NULL. */
+static inline struct czone *zone_by_name(struct server *s, const char *name)
+{
+	const struct cconf_zone *zc = cconf_zone_find(s->conf, name);
+
+	for (size_t i = 0; zc && i < s->n_zones; i++)
+		if (s->zones[i]->conf == zc)
+			return s->zones[i];
+	return NULL;
+}
+
 /* A zone of the configuration, its saved state loaded; NULL when out of
  * memory. zone_free() of one that is in no list and has no job. */
 struct czone *zone_new(struct server *s, const struct cconf_zone *zc);
@@ -271,6 +281,14 @@ int zone_add(struct server *s, json_object *spec, char *err, size_t errlen);
 int zone_remove(struct server *s, const char *name, char *err, size_t errlen);
 /* The counters of transfers per remote, index of a remote id (or -1). */
 int remote_slot(const struct server *s, const char *id);
-const char *zone_state_name(enum zone_state st);
+static inline const char *zone_state_name(enum zone_state st)
+{
+	switch (st) {
+	case ZS_BOOTSTRAP: return "bootstrap";
+	case ZS_OK: return "ok";
+	case ZS_EXPIRED: return "expired";
+	}
+	return "?";
+}
 
 #endif

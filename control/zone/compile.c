@@ -117,39 +117,14 @@ static void limits_default(struct ditto_compile_limits *l,
 
 /* ---- nodes ---------------------------------------------------------- */
 
-/* Names in canonical order (RFC 4034 6.1) by plain memcmp: each name's
- * key is its labels from the last to the first, each followed by a 0
- * byte, with bytes 0 and 1 inside labels written as 1 1 and 1 2 so that
- * the separator sorts below every label byte. Comparing keys is then the
- * canonical comparison, at memcmp's speed; the names are lowercase. */
+/* Names in canonical order (RFC 4034 6.1) by plain memcmp of their sort
+ * keys (ditto_canon_key()): the canonical comparison at memcmp's speed;
+ * the names are lowercase. */
 struct sort_key {
 	const uint8_t *key;
 	uint32_t len;
 	uint32_t id;
 };
-
-static size_t canonical_key(const uint8_t *name, uint8_t *out)
-{
-	const uint8_t *lab[128];
-	size_t n = 0, o = 0;
-
-	for (; *name && n < 128; name += 1u + *name)
-		lab[n++] = name;
-	while (n--) {
-		for (unsigned i = 1; i <= lab[n][0]; i++) {
-			uint8_t b = lab[n][i];
-
-			if (b <= 1) {
-				out[o++] = 1;
-				out[o++] = (uint8_t)(b + 1);
-			} else {
-				out[o++] = b;
-			}
-		}
-		out[o++] = 0;
-	}
-	return o;
-}
 
 static int cmp_keys(const void *a, const void *b)
 {
@@ -184,7 +159,8 @@ static int sort_names(const struct nameset *names, uint32_t *ids, size_t k)
 		const uint8_t *name = nameset_name(names, ids[i], &len);
 
 		keys[i].key = arena + used;
-		keys[i].len = (uint32_t)canonical_key(name, arena + used);
+		keys[i].len = (uint32_t)ditto_canon_key(name, 0, arena + used,
+							 2 * len);
 		keys[i].id = ids[i];
 		used += keys[i].len;
 	}
@@ -1267,7 +1243,7 @@ static uint32_t nsec_before(const struct compiler *c,
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo + 1) / 2;
 		size_t len;
-		if (ditto_name_canon_cmp(node_name(c, mid, &len), name) < 0)
+		if (dns_name_cmp(node_name(c, mid, &len), name) < 0)
 			lo = mid;
 		else
 			hi = mid - 1;
@@ -1370,7 +1346,6 @@ struct n3build {
 	struct ditto_nsec3_entry e;
 	uint8_t flags;
 	uint8_t next[DITTO_NSEC3_HASH];
-	bool has_next;
 };
 
 static int cmp_n3(const void *a, const void *b)
@@ -1418,11 +1393,6 @@ static void n3_hash(const struct compiler *c, const uint8_t *name, size_t len,
 			 c->n3hdr.iterations, out);
 }
 
-static int cmp_n3recs(const void *a, const void *b, void *ctx)
-{
-	return cmp_recs(a, b, ctx);
-}
-
 static int build_nsec3(struct compiler *c, const struct zrec *param)
 {
 	const struct zone *z = &c->z;
@@ -1432,7 +1402,6 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 	size_t n = c->nnodes, ne = 0;
 	struct n3build *e = NULL;
 	uint32_t *cpe = NULL;
-	bool *matched = NULL;
 	bool other = false;
 	int rc = 0;
 
@@ -1455,12 +1424,11 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 	memcpy(h->salt, rd + 5, rd[4]);
 
 	if (c->nn3)	/* an NSEC3PARAM without NSEC3s has nothing to sort */
-		qsort_r(c->n3recs, c->nn3, sizeof(*c->n3recs), cmp_n3recs,
+		qsort_r(c->n3recs, c->nn3, sizeof(*c->n3recs), cmp_recs,
 			&c->z);
 	e = calloc(c->nn3 ? c->nn3 : 1, sizeof(*e));
 	cpe = malloc(n * sizeof(*cpe));
-	matched = calloc(n, sizeof(*matched));
-	if (!e || !cpe || !matched) {
+	if (!e || !cpe) {
 		rc = DITTO_ENOMEM;
 		goto out;
 	}
@@ -1483,7 +1451,6 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 			const uint8_t *x = rec_rdata(z, r);
 			b->flags = x[1];
 			memcpy(b->next, x + 6 + x[4], DITTO_NSEC3_HASH);
-			b->has_next = true;
 			any = true;
 		}
 		if (any && ditto_base32hex_decode(name + 1, name[0], b->e.hash,
@@ -1541,7 +1508,6 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 		if (m) {
 			d[i].nodata = e[at].e.block;
 			cpe[i] = (uint32_t)i;
-			matched[i] = true;
 		} else if (i > 0 && cpe[nd->parent] != DITTO_NONE) {
 			/* Opt-out (RFC 5155 7.2.3, 7.2.4): the closest
 			 * provable encloser and the next closer name. */
@@ -1611,7 +1577,6 @@ static int build_nsec3(struct compiler *c, const struct zrec *param)
 out:
 	free(e);
 	free(cpe);
-	free(matched);
 	return rc;
 }
 
@@ -1714,11 +1679,8 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	h.flags |= c->image_flags;
 	/* The records are rendered: let go of them before the image is
 	 * assembled, so the peak is the image and its parts, not more. */
-	for (size_t i = 0; i < z->nrec; i++) {
+	for (size_t i = 0; i < z->nrec; i++)
 		out->records += !z->recs[i].dropped;
-		if (z->recs[i].type == DNS_T_RRSIG && !z->recs[i].dropped)
-			h.flags |= DITTO_IMAGE_SIGNED;
-	}
 	out->records += c->nn3;
 	if (c->signed_zone)
 		h.flags |= DITTO_IMAGE_SIGNED;

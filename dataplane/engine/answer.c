@@ -59,8 +59,8 @@ struct resp {
 	unsigned nextra;
 	uint32_t proof[PROOF_MAX];	/* denial blocks for the authority */
 	unsigned nproof;
-	/* The NSEC3 covering the query name's next closer name of nc_labels
-	 * labels, found by the burst (DITTO_NONE: not looked up). */
+	/* The NSEC3 covering the query name's (nc_ctx's) next closer name
+	 * of nc_labels labels, found by the burst (nc_labels 0: none). */
 	const struct ctx *nc_ctx;
 	uint32_t nc_block;
 	uint8_t nc_labels;
@@ -346,39 +346,12 @@ static inline bool proofs_wanted(const struct ditto_image *z,
 	return unlikely(qr->dnssec_ok) && z->denial;
 }
 
-/* Canonical order (RFC 4034 6.1) of a node's name against the context's,
- * both below the node ce of ce_labels labels. */
-static int canon_cmp_node(const struct ditto_image *z,
-			  const struct ditto_node *nd, const struct ctx *c,
-			  unsigned ce_labels)
-{
-	const uint8_t *a = z->names + nd->name;
-	uint8_t la[DITTO_MAX_LABELS + 1];
-	unsigned na = 0;
-
-	for (size_t p = 0; a[p]; p += 1u + a[p])
-		la[na++] = (uint8_t)p;
-	for (unsigned d = ce_labels + 1;; d++) {
-		if (d > na || d > c->labels)
-			return (d <= na) - (d <= c->labels);
-		const uint8_t *x = a + la[na - d];
-		const uint8_t *y = c->name + c->loff[c->labels - d];
-		unsigned n = x[0] < y[0] ? x[0] : y[0];
-		int k = memcmp(x + 1, y + 1, n);
-		if (k)
-			return k;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-}
-
 /* NSEC: the one at or before the name of c, which is no node, in the
  * subtree of its closest encloser ce. */
 static uint32_t nsec_cover(const struct ditto_image *z, const struct ctx *c,
 			   uint32_t ce)
 {
 	uint32_t lo = ce, hi = z->denial[ce].last;
-	unsigned ce_labels = z->nodes[ce].labels;
 	uint8_t key[8];
 
 	/* Sort-key prefixes decide most steps from DENIAL alone, which the
@@ -388,7 +361,7 @@ static uint32_t nsec_cover(const struct ditto_image *z, const struct ctx *c,
 		uint32_t mid = lo + (hi - lo + 1) / 2;
 		int k = memcmp(z->denial[mid].key, key, 8);
 		if (k == 0)
-			k = canon_cmp_node(z, &z->nodes[mid], c, ce_labels);
+			k = dns_name_cmp(z->names + z->nodes[mid].name, c->name);
 		if (k < 0)
 			lo = mid;
 		else
@@ -1349,27 +1322,40 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 	}
 }
 
+/* A response whose question is name/type, ready for answer records in
+ * r (its context in c); false when even that does not fit. */
+static bool render_start(struct resp *r, struct ctx *c, uint8_t *buf,
+			 size_t cap, const uint8_t *name, size_t len,
+			 uint16_t type)
+{
+	size_t qend = DNS_HDR_LEN + len + 4u;
+
+	memset(r, 0, sizeof(*r));
+	r->buf = buf;
+	r->limit = cap < RESP_MAX ? cap : RESP_MAX;
+	if (r->limit < qend)
+		return false;
+	memset(buf, 0, DNS_HDR_LEN);
+	buf[2] = 0x84;	/* QR, AA */
+	buf[5] = 1;
+	memcpy(buf + DNS_HDR_LEN, name, len);
+	dns_put16(buf + DNS_HDR_LEN + len, type);
+	dns_put16(buf + DNS_HDR_LEN + len + 2, DNS_CLASS_IN);
+	r->len = qend;
+	return parse_qname(buf, qend, c);
+}
+
 size_t ditto_image_render_rrset(const struct ditto_image *z,
 				const struct ditto_node *n,
 				const struct ditto_rrset *rs, bool dnssec_ok,
 				uint8_t *buf, size_t cap)
 {
-	struct resp r = { .buf = buf, .limit = cap < RESP_MAX ? cap : RESP_MAX };
+	struct resp r;
 	struct ctx c;
-	size_t qend = DNS_HDR_LEN + n->name_len + 4u;
 
-	if (r.limit < qend)
-		return 0;
-	memset(buf, 0, DNS_HDR_LEN);
-	buf[2] = 0x84;	/* QR, AA */
-	buf[5] = 1;
-	memcpy(buf + DNS_HDR_LEN, z->names + n->name, n->name_len);
-	dns_put16(buf + DNS_HDR_LEN + n->name_len, rs->type);
-	dns_put16(buf + DNS_HDR_LEN + n->name_len + 2, DNS_CLASS_IN);
-	if (!parse_qname(buf, qend, &c))
-		return 0;
-	r.len = qend;
-	if (!put_rrset(&r, z, rs, &c, DNS_HDR_LEN, dnssec_ok, &r.an, NULL))
+	if (!render_start(&r, &c, buf, cap, z->names + n->name, n->name_len,
+			  rs->type) ||
+	    !put_rrset(&r, z, rs, &c, DNS_HDR_LEN, dnssec_ok, &r.an, NULL))
 		return 0;
 	dns_put16(buf + 6, r.an);
 	return r.len;
@@ -1378,23 +1364,13 @@ size_t ditto_image_render_rrset(const struct ditto_image *z,
 size_t ditto_image_render_denial(const struct ditto_image *z, uint32_t block,
 				 uint8_t *buf, size_t cap)
 {
-	struct resp r = { .buf = buf, .limit = cap < RESP_MAX ? cap : RESP_MAX };
+	struct resp r;
 	struct ctx c;
-	size_t qend = DNS_HDR_LEN + z->hdr->apex_len + 4u;
 	const struct ditto_block *b = block_at(z, block);
 
-	if (r.limit < qend)
-		return 0;
-	memset(buf, 0, DNS_HDR_LEN);
-	buf[2] = 0x84;	/* QR, AA */
-	buf[5] = 1;
-	memcpy(buf + DNS_HDR_LEN, z->hdr->apex, z->hdr->apex_len);
-	dns_put16(buf + DNS_HDR_LEN + z->hdr->apex_len, DNS_T_NSEC3);
-	dns_put16(buf + DNS_HDR_LEN + z->hdr->apex_len + 2, DNS_CLASS_IN);
-	if (!parse_qname(buf, qend, &c))
-		return 0;
-	r.len = qend;
-	if (!put_block(&r, b, 0, &c, 0, NULL))
+	if (!render_start(&r, &c, buf, cap, z->hdr->apex, z->hdr->apex_len,
+			  DNS_T_NSEC3) ||
+	    !put_block(&r, b, 0, &c, 0, NULL))
 		return 0;
 	dns_put16(buf + 6, b->rr_count);
 	return r.len;

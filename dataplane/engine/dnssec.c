@@ -210,49 +210,36 @@ void ditto_nsec3_hash(const uint8_t *name, size_t len, const uint8_t *salt,
 	}
 }
 
-int ditto_name_canon_cmp(const uint8_t *a, const uint8_t *b)
-{
-	const uint8_t *la[DITTO_MAX_LABELS + 1], *lb[DITTO_MAX_LABELS + 1];
-	unsigned na = 0, nb = 0;
-
-	for (; *a && na <= DITTO_MAX_LABELS; a += 1u + *a)
-		la[na++] = a;
-	for (; *b && nb <= DITTO_MAX_LABELS; b += 1u + *b)
-		lb[nb++] = b;
-	while (na && nb) {
-		const uint8_t *x = la[--na], *y = lb[--nb];
-		unsigned n = x[0] < y[0] ? x[0] : y[0];
-		int d = memcmp(x + 1, y + 1, n);
-		if (d)
-			return d;
-		if (x[0] != y[0])
-			return x[0] < y[0] ? -1 : 1;
-	}
-	return na ? 1 : nb ? -1 : 0;
-}
-
-void ditto_canon_prefix(const uint8_t *name, unsigned skip, uint8_t out[8])
+size_t ditto_canon_key(const uint8_t *name, unsigned skip, uint8_t *out,
+		       size_t cap)
 {
 	const uint8_t *lab[DITTO_MAX_LABELS + 1];
-	unsigned n = 0, o = 0;
+	unsigned n = 0;
+	size_t o = 0;
 
-	memset(out, 0, 8);
 	for (; *name && n <= DITTO_MAX_LABELS; name += 1u + *name)
 		lab[n++] = name;
-	for (unsigned d = skip + 1; d <= n && o < 8; d++) {
+	for (unsigned d = skip + 1; d <= n && o < cap; d++) {
 		const uint8_t *l = lab[n - d];
-		for (unsigned i = 1; i <= l[0] && o < 8; i++) {
+		for (unsigned i = 1; i <= l[0] && o < cap; i++) {
 			if (l[i] <= 1) {
 				out[o++] = 1;
-				if (o < 8)
+				if (o < cap)
 					out[o++] = (uint8_t)(l[i] + 1);
 			} else {
 				out[o++] = l[i];
 			}
 		}
-		if (o < 8)
+		if (o < cap)
 			out[o++] = 0;
 	}
+	return o;
+}
+
+void ditto_canon_prefix(const uint8_t *name, unsigned skip, uint8_t out[8])
+{
+	memset(out, 0, 8);
+	ditto_canon_key(name, skip, out, 8);
 }
 
 int ditto_base32hex_decode(const uint8_t *text, size_t n, uint8_t *out,

@@ -457,7 +457,7 @@ static int check_denial(struct check *c, const struct ditto_image *img)
 		     (!img->nsec3 || d->encloser >= i)))
 			return fail(c, DITTO_ECORRUPT, "denial of node %u: "
 				    "bad node index", i);
-		if (i > 0 && ditto_name_canon_cmp(
+		if (i > 0 && dns_name_cmp(
 				     img->names + img->nodes[i - 1].name,
 				     img->names + img->nodes[i].name) >= 0)
 			return fail(c, DITTO_ECORRUPT, "node %u out of "

@@ -1,5 +1,5 @@
 /* DNSSEC helpers shared by the compiler and the answer engine: SHA-1 and
- * the NSEC3 hash of a name (RFC 5155 5), canonical name order (RFC 4034
+ * the NSEC3 hash of a name (RFC 5155 5), canonical sort keys (RFC 4034
  * 6.1). No allocation. */
 #ifndef DITTO_DNSSEC_H
 #define DITTO_DNSSEC_H
@@ -20,14 +20,17 @@ void ditto_nsec3_hash(const uint8_t *name, size_t len, const uint8_t *salt,
 		      size_t salt_len, unsigned iterations,
 		      uint8_t out[DITTO_SHA1_LEN]);
 
-/* Canonical order of two lowercase wire names: <0, 0, >0. */
-int ditto_name_canon_cmp(const uint8_t *a, const uint8_t *b);
+/* A lowercase wire name's canonical sort key below its top skip labels:
+ * labels from the top down, each followed by a 0, bytes 0 and 1 inside
+ * labels written as 1 1 and 1 2, so that memcmp() of keys (the shorter
+ * first on a tie) is the canonical order of RFC 4034 6.1, dns_name_cmp().
+ * At most cap bytes (2 * the name's length always suffice); returns the
+ * bytes written. */
+size_t ditto_canon_key(const uint8_t *name, unsigned skip, uint8_t *out,
+		       size_t cap);
 
-/* The first 8 bytes of a name's canonical sort key below its top skip
- * labels (the apex's): labels from the top down, each followed by a 0,
- * bytes 0 and 1 written as 1 1 and 1 2, zero-padded. Keys that differ
- * order their names as ditto_name_canon_cmp() does; equal keys decide
- * nothing. */
+/* Its first 8 bytes, zero-padded: keys that differ order their names;
+ * equal ones decide nothing. */
 void ditto_canon_prefix(const uint8_t *name, unsigned skip, uint8_t out[8]);
 
 /* base32hex (RFC 4648 7, either case) of n bytes into out; returns the

@@ -40,6 +40,11 @@ void fuzz_exercise_image(struct ditto_image *img, bool parse);
 void fuzz_fail(const char *why, const char *file, int line)
 	__attribute__((noreturn));
 
+/* Read fd to its end into *buf (*cap bytes, plus one kept for a NUL;
+ * grown as needed) after the *got bytes already there; aborts when out of
+ * memory. A recv interrupted by libFuzzer's timer is retried. */
+void fuzz_recv_all(int fd, char **buf, size_t *cap, size_t *got);
+
 struct contents;
 
 /* A zone of the records (presentation text, absolute names; the SOA

@@ -1,7 +1,9 @@
 /* Shared pieces of the fuzz targets (see fuzz.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <ldns/ldns.h>
 
@@ -199,42 +201,35 @@ void fuzz_fail(const char *why, const char *file, int line)
 	abort();
 }
 
-struct fuzz_rr {
-	struct ditto_wire_rr w;
-	uint8_t owner[255];
-	uint8_t rdata[4096];
-};
+void fuzz_recv_all(int fd, char **buf, size_t *cap, size_t *got)
+{
+	for (;;) {
+		if (*got == *cap) {
+			*cap *= 2;
+			*buf = realloc(*buf, *cap + 1);
+			if (!*buf)
+				abort();
+		}
+		ssize_t r = recv(fd, *buf + *got, *cap - *got, 0);
 
-/* A record from text, in static storage the next 63 calls leave alone. */
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		*got += (size_t)r;
+	}
+}
+
+/* A record from text; aborts when it does not parse. */
 static const struct ditto_wire_rr *fuzz_rr(const char *text)
 {
-	static struct fuzz_rr pool[64];
-	static unsigned next;
-	struct fuzz_rr *t = &pool[next++ % 64];
-	ldns_rr *r = NULL;
-	ldns_buffer *b = ldns_buffer_new(4096);
+	const struct ditto_wire_rr *w = sample_wire_rr(text);
 
-	if (!b || ldns_rr_new_frm_str(&r, text, 3600, NULL, NULL) !=
-		      LDNS_STATUS_OK ||
-	    ldns_rr_rdata2buffer_wire(b, r) != LDNS_STATUS_OK ||
-	    ldns_buffer_position(b) > sizeof(t->rdata)) {
+	if (!w) {
 		fprintf(stderr, "fuzz: record does not parse: %s\n", text);
 		abort();
 	}
-	const ldns_rdf *o = ldns_rr_owner(r);
-
-	t->w.owner_len = ldns_rdf_size(o);
-	memcpy(t->owner, ldns_rdf_data(o), t->w.owner_len);
-	t->w.owner = t->owner;
-	t->w.type = (uint16_t)ldns_rr_get_type(r);
-	t->w.rrclass = (uint16_t)ldns_rr_get_class(r);
-	t->w.ttl = ldns_rr_ttl(r);
-	t->w.rdlen = ldns_buffer_position(b);
-	memcpy(t->rdata, ldns_buffer_begin(b), t->w.rdlen);
-	t->w.rdata = t->rdata;
-	ldns_buffer_free(b);
-	ldns_rr_free(r);
-	return &t->w;
+	return w;
 }
 
 struct contents *fuzz_contents(const char *apex, const char *const *records)

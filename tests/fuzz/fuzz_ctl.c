@@ -41,22 +41,6 @@ bool log_ok(struct log_limit *l)
 	return false;
 }
 
-const char *zone_state_name(enum zone_state st)
-{
-	return st == ZS_OK ? "ok" : st == ZS_EXPIRED ? "expired" : "bootstrap";
-}
-
-/* As main.c finds a zone: the configuration's, then its running state. */
-struct czone *zone_by_name(struct server *s, const char *name)
-{
-	const struct cconf_zone *zc = cconf_zone_find(s->conf, name);
-
-	for (size_t i = 0; zc && i < s->n_zones; i++)
-		if (s->zones[i]->conf == zc)
-			return s->zones[i];
-	return NULL;
-}
-
 void zone_refresh_now(struct czone *z, bool axfr)
 {
 	z->refresh_wanted = true;
@@ -205,21 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	shutdown(c, SHUT_WR);
 	ctl_accept(s, &w);
-	for (;;) {
-		if (got == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			if (!buf)
-				abort();
-		}
-		ssize_t r = recv(c, buf + got, cap - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	fuzz_recv_all(c, &buf, &cap, &got);
 	close(c);
 	check_answer(buf, got);
 	free(buf);

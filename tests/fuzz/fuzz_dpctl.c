@@ -254,6 +254,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (got == cap) {
 			cap *= 2;
 			buf = realloc(buf, cap + 1);
+			if (!buf)
+				abort();
 		}
 		r = recv(c, buf + got, cap - got, MSG_DONTWAIT);
 		if (r > 0)
@@ -264,20 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			usleep(100);
 	}
 	shutdown(c, SHUT_WR);
-	for (;;) {
-		if (got == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-		}
-		ssize_t r = recv(c, buf + got, cap - got, 0);
-
-		/* libFuzzer's timer (SIGALRM) interrupts a waiting recv */
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	fuzz_recv_all(c, &buf, &cap, &got);
 	close(c);
 	check_answers(buf, got, lines);
 	free(buf);

@@ -26,27 +26,12 @@
 #include "ditto/wire.h"
 #include "fuzz.h"
 #include "tsig.h"
+#include "tsig_keys.h"
 
 #define MSG_MAX 65535
 #define TSIG_ROOM 400		/* a TSIG record: two names, MAC, other */
 
-static const struct {
-	const char *name, *alg, *secret;
-} key_text[] = {
-	{ "k-md5.", "hmac-md5", "J59mibtz7qnqhn3tJp6MZA==" },
-	{ "k-sha1.", "hmac-sha1", "SXst3GfBddpTgkeSC5b0jX+Woyc=" },
-	{ "k-sha224.", "hmac-sha224", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2Vj" },
-	{ "key-axfr.ditto.test.", "hmac-sha256",
-	  "rcVbcvoJC1UN+tCVx7sXA4qcsT97Bkq2SlzKrRRsq18=" },
-	{ "k-sha384.", "hmac-sha384", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0" },
-	{ "k-sha512.", "hmac-sha512",
-	  "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LWtleQ==" },
-	/* one name, two algorithms: the algorithm decides too */
-	{ "shared.", "hmac-sha1", "c2hhcmVkLXNoYTE=" },
-	{ "shared.", "hmac-sha256", "c2hhcmVkLXNoYTI1Ng==" },
-};
-
-#define N_KEYS (sizeof(key_text) / sizeof(key_text[0]))
+#define N_KEYS FUZZ_TSIG_KEYS
 
 static const struct tsig_key *keys(void)
 {
@@ -55,8 +40,8 @@ static const struct tsig_key *keys(void)
 	char err[200];
 
 	for (size_t i = 0; !done && i < N_KEYS; i++)
-		if (tsig_key_init(&k[i], key_text[i].name, key_text[i].alg,
-				  key_text[i].secret, err, sizeof(err)) != 0)
+		if (tsig_key_init(&k[i], fuzz_tsig_keys[i].name, fuzz_tsig_keys[i].alg,
+				  fuzz_tsig_keys[i].secret, err, sizeof(err)) != 0)
 			abort();
 	done = true;
 	return k;

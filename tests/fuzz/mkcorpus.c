@@ -14,6 +14,7 @@
 #include "helpers.h"
 #include "sample_zone.h"
 #include "tsig.h"
+#include "tsig_keys.h"
 
 static int write_file(const char *dir, const char *name, const uint8_t *b,
 		      size_t len)
@@ -400,22 +401,6 @@ static void tsig_msg(struct seed *s, const uint8_t *m, size_t len)
 	put(s, m, len);
 }
 
-/* Key i of fuzz_tsig's list (the same texts). */
-static const struct {
-	const char *name, *alg, *secret;
-} tsig_keys[] = {
-	{ "k-md5.", "hmac-md5", "J59mibtz7qnqhn3tJp6MZA==" },
-	{ "k-sha1.", "hmac-sha1", "SXst3GfBddpTgkeSC5b0jX+Woyc=" },
-	{ "k-sha224.", "hmac-sha224", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2Vj" },
-	{ "key-axfr.ditto.test.", "hmac-sha256",
-	  "rcVbcvoJC1UN+tCVx7sXA4qcsT97Bkq2SlzKrRRsq18=" },
-	{ "k-sha384.", "hmac-sha384", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0" },
-	{ "k-sha512.", "hmac-sha512",
-	  "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LWtleQ==" },
-	{ "shared.", "hmac-sha1", "c2hhcmVkLXNoYTE=" },
-	{ "shared.", "hmac-sha256", "c2hhcmVkLXNoYTI1Ng==" },
-};
-
 static int write_tsig(const char *dir)
 {
 	static const char *const soa[] = { SOA(11), NULL };
@@ -428,16 +413,15 @@ static int write_tsig(const char *dir)
 	char name[64];
 	int rc = 0;
 
-	for (unsigned k = 0; k < sizeof(tsig_keys) / sizeof(tsig_keys[0]);
-	     k++) {
+	for (unsigned k = 0; k < FUZZ_TSIG_KEYS; k++) {
 		struct tsig_key key;
 		struct tsig_ctx cli, srv;
 		struct seed s = { .len = 0 }, plain = { .len = 0 };
 		char err[200];
 		size_t ql, al, bl;
 
-		if (tsig_key_init(&key, tsig_keys[k].name, tsig_keys[k].alg,
-				  tsig_keys[k].secret, err, sizeof(err)) != 0) {
+		if (tsig_key_init(&key, fuzz_tsig_keys[k].name, fuzz_tsig_keys[k].alg,
+				  fuzz_tsig_keys[k].secret, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compile.h"
 #include "sample_zone.h"
 
 static const char example_head[] =
@@ -184,4 +185,41 @@ char *sample_zone_signed(bool nsec3)
 	return sample_sign(sample_zone_signable(),
 			   nsec3 ? "s3.test." : "s.test.", nsec3, 3,
 			   signed_salt, sizeof(signed_salt));
+}
+
+struct sample_rr {
+	struct ditto_wire_rr w;
+	uint8_t owner[255];
+	uint8_t rdata[4096];
+};
+
+const struct ditto_wire_rr *sample_wire_rr(const char *text)
+{
+	static struct sample_rr pool[64];
+	static unsigned next;
+	struct sample_rr *t = &pool[next++ % 64];
+	ldns_rr *r = NULL;
+	ldns_buffer *b = ldns_buffer_new(sizeof(t->rdata));
+	const struct ditto_wire_rr *out = NULL;
+
+	if (b && ldns_rr_new_frm_str(&r, text, 3600, NULL, NULL) ==
+			 LDNS_STATUS_OK &&
+	    ldns_rr_rdata2buffer_wire(b, r) == LDNS_STATUS_OK &&
+	    ldns_buffer_position(b) <= sizeof(t->rdata)) {
+		const ldns_rdf *o = ldns_rr_owner(r);
+		t->w.owner_len = ldns_rdf_size(o);
+		memcpy(t->owner, ldns_rdf_data(o), t->w.owner_len);
+		t->w.owner = t->owner;
+		t->w.type = (uint16_t)ldns_rr_get_type(r);
+		t->w.rrclass = (uint16_t)ldns_rr_get_class(r);
+		t->w.ttl = ldns_rr_ttl(r);
+		t->w.rdlen = ldns_buffer_position(b);
+		memcpy(t->rdata, ldns_buffer_begin(b), t->w.rdlen);
+		t->w.rdata = t->rdata;
+		out = &t->w;
+	}
+	if (b)
+		ldns_buffer_free(b);
+	ldns_rr_free(r);
+	return out;
 }

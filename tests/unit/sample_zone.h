@@ -41,6 +41,13 @@ ldns_zone *sample_sign_zone(const char *text, const char *origin, bool nsec3,
  * seeds), NULL when signing failed. */
 char *sample_zone_signed(bool nsec3);
 
+struct ditto_wire_rr;
+
+/* A record from presentation text (absolute names) in wire form, in
+ * static storage that the next 63 calls leave alone; NULL when ldns does
+ * not read it. */
+const struct ditto_wire_rr *sample_wire_rr(const char *text);
+
 /* The long DNAME target of yx.example. (137 wire bytes). */
 #define SAMPLE_YX_TARGET                                                     \
 	"l1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."    \

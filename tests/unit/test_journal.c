@@ -15,42 +15,18 @@
 #include "ditto/wire.h"
 #include "helpers.h"
 #include "journal.h"
+#include "sample_zone.h"
 
 static const uint8_t APEX[] = "\7example\3com";
 #define APEX_LEN 13
 
-/* A record from presentation text, kept in static storage (n slots). */
-struct trr {
-	struct ditto_wire_rr w;
-	uint8_t owner[255];
-	uint8_t rdata[1024];
-};
-
-static struct ditto_wire_rr *rr(const char *text)
+/* A record from presentation text (static storage, 64 slots). */
+static const struct ditto_wire_rr *rr(const char *text)
 {
-	static struct trr pool[64];
-	static unsigned next;
-	struct trr *t = &pool[next++ % 64];
-	ldns_rr *r = NULL;
-	ldns_buffer *b = ldns_buffer_new(1024);
+	const struct ditto_wire_rr *w = sample_wire_rr(text);
 
-	CU_ASSERT_FATAL(ldns_rr_new_frm_str(&r, text, 3600, NULL, NULL) ==
-			LDNS_STATUS_OK);
-	ldns_rdf *o = ldns_rr_owner(r);
-
-	t->w.owner_len = ldns_rdf_size(o);
-	memcpy(t->owner, ldns_rdf_data(o), t->w.owner_len);
-	t->w.owner = t->owner;
-	t->w.type = ldns_rr_get_type(r);
-	t->w.rrclass = ldns_rr_get_class(r);
-	t->w.ttl = ldns_rr_ttl(r);
-	CU_ASSERT_FATAL(ldns_rr_rdata2buffer_wire(b, r) == LDNS_STATUS_OK);
-	t->w.rdlen = ldns_buffer_position(b);
-	memcpy(t->rdata, ldns_buffer_begin(b), t->w.rdlen);
-	t->w.rdata = t->rdata;
-	ldns_buffer_free(b);
-	ldns_rr_free(r);
-	return &t->w;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	return w;
 }
 
 static char *soa_text(uint32_t serial)
@@ -386,7 +362,7 @@ static void test_damage(void)
 static void test_clone(void)
 {
 	struct contents *a = zone(1, base), *b, *c, *d;
-	struct ditto_wire_rr *old = rr("www.example.com. 300 IN A 192.0.2.10");
+	const struct ditto_wire_rr *old = rr("www.example.com. 300 IN A 192.0.2.10");
 	char line[100];
 
 	b = contents_clone(a);
