@@ -10,7 +10,8 @@
  * The query file has one query a line, "name type [expect]", where expect
  * (hit, nxdomain, wildcard, cname, referral) is what gen_zone.py knows the
  * answer must be; every query is answered and checked once before timing.
- * --count N answers exactly N queries once (no rounds; for callgrind).
+ * --count N answers exactly N queries in one round (in bursts unless
+ * --single), for callgrind.
  * The image is answered from a copy in transparent-hugepage memory, as the
  * dataplane keeps it in hugepages (--no-hugepages: 4 KiB pages).
  * The last line of output is "RESULT key=value ..." for scripts.
@@ -185,6 +186,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (count)
+		rounds = 1;
 
 	/* Pin to one CPU: the last one we may run on, unless told. */
 	cpu_set_t set;
@@ -364,68 +367,54 @@ int main(int argc, char **argv)
 
 	if (!per)
 		return 1;
-	if (count) {
+	for (long r = 0; r < rounds; r++) {
+		double dur = seconds / (double)rounds, el;
+		unsigned long n = 0;
+
 		t0 = now_s();
-		for (long k = 0; k < count; k++) {
-			struct ditto_answer_info info;
+		do {
+			/* Blocks of 1024 (--count: the last one shorter). */
+			int block = count && count - (long)n < 1024
+					    ? (int)(count - (long)n) : 1024;
+			for (int k = 0; k < block && single; k++) {
+				struct ditto_answer_info info;
 
-			sink += ditto_answer(zones, &cfg, pk + qs[qi].off,
-					     qs[qi].len, resp, sizeof(resp), 0,
-					     &info);
-			if (++qi == nq)
-				qi = 0;
-		}
-		ns_q = (now_s() - t0) * 1e9 / (double)count;
-		rounds = 1;
-		per[0] = ns_q;
-	} else {
-		for (long r = 0; r < rounds; r++) {
-			double dur = seconds / (double)rounds, el;
-			unsigned long n = 0;
+				sink += ditto_answer(zones, &cfg, pk + qs[qi].off,
+						     qs[qi].len, resp,
+						     sizeof(resp), 0, &info);
+				if (++qi == nq)
+					qi = 0;
+			}
+			/* Bursts of 32, as a dataplane worker answers. */
+			for (int k = 0; k < block && !single;
+			     k += DITTO_BURST_MAX) {
+				struct ditto_query b[DITTO_BURST_MAX];
+				int m = block - k < DITTO_BURST_MAX
+						? block - k : DITTO_BURST_MAX;
 
-			t0 = now_s();
-			do {
-				for (int k = 0; k < 1024 && single; k++) {
-					struct ditto_answer_info info;
-
-					sink += ditto_answer(zones, &cfg,
-							     pk + qs[qi].off,
-							     qs[qi].len, resp,
-							     sizeof(resp), 0,
-							     &info);
+				for (int j = 0; j < m; j++) {
+					b[j].q = pk + qs[qi].off;
+					b[j].qlen = (uint16_t)qs[qi].len;
+					b[j].resp = burst_resp[j];
+					b[j].cap = sizeof(burst_resp[j]);
+					b[j].client = NULL;
 					if (++qi == nq)
 						qi = 0;
 				}
-				/* Bursts of 32, as a dataplane worker answers. */
-				for (int k = 0; k < 1024 / DITTO_BURST_MAX && !single;
-				     k++) {
-					struct ditto_query b[DITTO_BURST_MAX];
-
-					for (int j = 0; j < DITTO_BURST_MAX; j++) {
-						b[j].q = pk + qs[qi].off;
-						b[j].qlen = (uint16_t)qs[qi].len;
-						b[j].resp = burst_resp[j];
-						b[j].cap = sizeof(burst_resp[j]);
-						b[j].client = NULL;
-						if (++qi == nq)
-							qi = 0;
-					}
-					ditto_answer_burst(zones, &cfg, b,
-							   DITTO_BURST_MAX, 0);
-					for (int j = 0; j < DITTO_BURST_MAX; j++)
-						sink += b[j].resp_len;
-				}
-				n += 1024;
-				el = now_s() - t0;
-			} while (el < dur);
-			per[r] = el * 1e9 / (double)n;
-			if (!quiet)
-				printf("round %ld     %lu queries in %.3f s: "
-				       "%.1f ns/query\n", r + 1, n, el, per[r]);
-		}
-		qsort(per, (size_t)rounds, sizeof(double), cmp_double);
-		ns_q = per[rounds / 2];
+				ditto_answer_burst(zones, &cfg, b, (unsigned)m, 0);
+				for (int j = 0; j < m; j++)
+					sink += b[j].resp_len;
+			}
+			n += (unsigned long)block;
+			el = now_s() - t0;
+		} while (count ? (long)n < count : el < dur);
+		per[r] = el * 1e9 / (double)n;
+		if (!quiet)
+			printf("round %ld     %lu queries in %.3f s: "
+			       "%.1f ns/query\n", r + 1, n, el, per[r]);
 	}
+	qsort(per, (size_t)rounds, sizeof(double), cmp_double);
+	ns_q = per[rounds / 2];
 	printf("answer      %.1f ns/query (median of %ld, best %.1f), "
 	       "%.3f Mqps/core, cpu %d\n", ns_q, rounds, per[0], 1e3 / ns_q,
 	       cpu);

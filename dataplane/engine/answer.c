@@ -25,9 +25,15 @@ struct ctx {
 	uint8_t len;
 	uint8_t labels;
 	uint8_t loff[DITTO_MAX_LABELS + 1];	/* label i starts at loff[i] */
-	uint16_t map[DITTO_MAX_LABELS + 1];	/* suffix of d labels at map[d] */
+	uint16_t pos[DITTO_MAX_LABELS + 1];	/* and at pos[i] in the packet */
 	uint32_t hint;		/* node the image says this name is, or NONE */
 };
+
+/* Where the suffix of d labels of c's name is in the packet. */
+static inline uint16_t suffix_at(const struct ctx *c, unsigned d)
+{
+	return c->pos[c->labels - d];
+}
 
 struct query {
 	uint16_t flags;
@@ -68,52 +74,78 @@ struct resp {
 
 /* ---- parsing ---------------------------------------------------------- */
 
-/* The query name at 12: labels, lowercase copy and positions. */
-/* Lowercase n bytes, eight at a time: length octets (at most 63) are
- * below 'A', so the whole wire name can go through. */
-static inline void lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
+/* Lowercase 8 or 16 bytes: length octets (at most 63) are below 'A', so a
+ * whole wire name can go through. */
+static inline uint64_t lower8(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
-	size_t i = 0;
+	uint64_t low = x & (0x7f * ones);
+	uint64_t above_a = low + (0x80 - 'A') * ones;	/* top bit: >= 'A' */
+	uint64_t above_z = low + (0x80 - 'Z' - 1) * ones;	/* top bit: > 'Z' */
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t x, low, above_a, above_z;
-		memcpy(&x, src + i, 8);
-		low = x & (0x7f * ones);
-		above_a = low + (0x80 - 'A') * ones;	/* top bit: >= 'A' */
-		above_z = low + (0x80 - 'Z' - 1) * ones;	/* top bit: > 'Z' */
-		x |= (above_a & ~above_z & ~x & (0x80 * ones)) >> 2;
-		memcpy(dst + i, &x, 8);
+	return x | (above_a & ~above_z & ~x & (0x80 * ones)) >> 2;
+}
+
+static inline void lower16(uint8_t *dst, const uint8_t *src)
+{
+	uint64_t x[2];
+
+	memcpy(x, src, 16);
+	x[0] = lower8(x[0]);
+	x[1] = lower8(x[1]);
+	memcpy(dst, x, 16);
+}
+
+/* Lowercase n bytes from src to dst (apart), in whole words: the last
+ * word overlaps the one before it rather than a byte loop ending it. */
+static inline void lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t x;
+
+	if (likely(n >= 16)) {
+		for (size_t i = 0; i + 16 < n; i += 16)
+			lower16(dst + i, src + i);
+		lower16(dst + n - 16, src + n - 16);
+	} else if (n >= 8) {
+		memcpy(&x, src, 8);
+		x = lower8(x);
+		memcpy(dst, &x, 8);
+		memcpy(&x, src + n - 8, 8);
+		x = lower8(x);
+		memcpy(dst + n - 8, &x, 8);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = dns_lower(src[i]);
 	}
-	for (; i < n; i++)
-		dst[i] = dns_lower(src[i]);
 }
 
 /* The query name at 12: labels, lowercase copy and positions. */
 static bool parse_qname(const uint8_t *q, size_t qlen, struct ctx *c)
 {
-	size_t p = DNS_HDR_LEN, n;
+	const uint8_t *s = q + DNS_HDR_LEN;
+	size_t max = qlen - DNS_HDR_LEN, p = 0;	/* qlen >= 12 */
 	unsigned labels = 0;
 
+	if (max > DITTO_MAX_NAME)
+		max = DITTO_MAX_NAME;	/* the root label must start below */
 	for (;;) {
-		if (unlikely(p >= qlen))
+		if (unlikely(p >= max))
 			return false;
-		uint8_t l = q[p];
-		if (l == 0)
-			break;
-		if (unlikely(l > 63 || p - DNS_HDR_LEN + l + 2 > DITTO_MAX_NAME))
-			return false;
-		c->loff[labels++] = (uint8_t)(p - DNS_HDR_LEN);
+		unsigned l = s[p];
+		c->loff[labels] = (uint8_t)p;
+		c->pos[labels] = (uint16_t)(DNS_HDR_LEN + p);
+		if (unlikely(l - 1u >= 63u)) {
+			if (l == 0)
+				break;
+			return false;	/* over 63, a pointer, a label type */
+		}
+		labels++;
 		p += 1u + l;
 	}
-	c->loff[labels] = (uint8_t)(p - DNS_HDR_LEN);	/* the root label */
-	n = p + 1 - DNS_HDR_LEN;
-	lower_copy(c->name, q + DNS_HDR_LEN, n);
-	c->len = (uint8_t)n;
+	/* p is the root label's offset: the name is p + 1 <= 255 bytes. */
+	lower_copy(c->name, s, p + 1);
+	c->len = (uint8_t)(p + 1);
 	c->labels = (uint8_t)labels;
-	c->map[0] = (uint16_t)p;	/* the root label: a root zone's owner */
-	for (unsigned d = 1; d <= labels; d++)
-		c->map[d] = (uint16_t)(DNS_HDR_LEN + c->loff[labels - d]);
 	return true;
 }
 
@@ -192,7 +224,7 @@ static void copy_block(struct resp *r, const struct ditto_block *b, size_t len,
 		unsigned v = DITTO_FIX_VALUE(f[i].code);
 		switch (DITTO_FIX_KIND(f[i].code)) {
 		case DITTO_FIX_OWNER: v = owner; break;
-		case DITTO_FIX_DEPTH: v = c->map[v]; break;
+		case DITTO_FIX_DEPTH: v = suffix_at(c, v); break;
 		case DITTO_FIX_SELF: v += self; break;
 		default: v += ref; break;
 		}
@@ -273,7 +305,7 @@ static bool put_negative(struct resp *r, const struct ditto_image *z,
 					       : z->hdr->soa_negative);
 	unsigned apex = z->hdr->apex_labels;
 
-	if (!put_block(r, b, c->map[apex], c, 0, NULL))
+	if (!put_block(r, b, suffix_at(c, apex), c, 0, NULL))
 		return false;
 	r->ns = (uint16_t)(r->ns + b->rr_count);
 	return true;
@@ -284,7 +316,6 @@ static bool put_negative(struct resp *r, const struct ditto_image *z,
 static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			    size_t pos)
 {
-	uint16_t lpos[DITTO_MAX_LABELS + 1];
 	size_t n = 0;
 	unsigned labels = 0;
 
@@ -308,19 +339,16 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 		if (n + l + 2 > DITTO_MAX_NAME || pos + 1 + l > len)
 			return false;
 		c->loff[labels] = (uint8_t)n;
-		lpos[labels++] = (uint16_t)pos;
-		c->name[n++] = l;
-		for (unsigned i = 1; i <= l; i++)
-			c->name[n++] = dns_lower(pkt[pos + i]);
+		c->pos[labels++] = (uint16_t)pos;
+		lower_copy(c->name + n, pkt + pos, 1u + l);
+		n += 1u + l;
 		pos += 1u + l;
 	}
 	c->loff[labels] = (uint8_t)n;	/* the root label */
+	c->pos[labels] = (uint16_t)pos;
 	c->name[n++] = 0;
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
-	c->map[0] = (uint16_t)pos;
-	for (unsigned d = 1; d <= labels; d++)
-		c->map[d] = lpos[labels - d];
 	c->hint = DITTO_NONE;
 	return true;
 }
@@ -493,7 +521,7 @@ static enum step referral(struct resp *r, const struct ditto_image *z,
 			  bool dnssec_ok, unsigned step)
 {
 	const struct ditto_rrset *ns = ditto_node_rrset(z, cut, DNS_T_NS);
-	uint16_t owner = c->map[cut->labels];
+	uint16_t owner = suffix_at(c, cut->labels);
 
 	if (step == 0)
 		r->aa = false;
@@ -526,7 +554,7 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 	const struct ditto_block *b = block_at(z, rs->block);
 	uint16_t at;
 
-	if (!put_rrset(r, z, rs, c, c->map[d->labels], dnssec_ok, &r->an, &at))
+	if (!put_rrset(r, z, rs, c, suffix_at(c, d->labels), dnssec_ok, &r->an, &at))
 		return STEP_TRUNC;
 	size_t tpos = (size_t)at + b->target, tlen = 0;
 	for (size_t p = tpos; r->buf[p]; p += 1u + r->buf[p])
@@ -542,14 +570,14 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 	if (r->len + 12 + rdlen > r->limit)
 		return STEP_TRUNC;
 	uint8_t *o = r->buf + r->len;
-	put_ptr(o, c->map[c->labels]);
+	put_ptr(o, c->pos[0]);
 	dns_put16(o + 2, DNS_T_CNAME);
 	dns_put16(o + 4, DNS_CLASS_IN);
 	dns_put32(o + 6, rs->ttl);
 	dns_put16(o + 10, (unsigned)rdlen);
 	size_t w = 12;
 	for (unsigned i = 0; i + d->labels < c->labels; i++) {
-		const uint8_t *lab = r->buf + c->map[c->labels - i];
+		const uint8_t *lab = r->buf + c->pos[i];
 		memcpy(o + w, lab, 1u + lab[0]);
 		w += 1u + lab[0];
 	}
@@ -571,7 +599,7 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 			     struct ctx *next, const struct query *qr,
 			     uint32_t ce)
 {
-	uint16_t owner = c->map[c->labels], at;
+	uint16_t owner = c->pos[0], at;
 	const struct ditto_rrset *rs = NULL;
 
 	if (qr->qtype == DNS_T_ANY) {

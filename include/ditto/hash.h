@@ -38,8 +38,23 @@ static inline uint64_t ditto_siphash(const uint64_t key[2], const void *data,
 			DITTO_SIPROUND;
 		v0 ^= m;
 	}
-	m = 0;
-	memcpy(&m, p, left);	/* little-endian hosts only (see image.h) */
+	/* The last 0-7 bytes as one little-endian word (little-endian hosts
+	 * only, see image.h), read in whole words: a byte-wise copy into m
+	 * costs a failed store-to-load forward and a mispredicted loop. */
+	if (len >= 8) {
+		memcpy(&m, end + left - 8, 8);	/* ends at the last byte */
+		m = left ? m >> (64 - 8 * left) : 0;
+	} else if (left >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + left - 4, 4);
+		m = lo | (uint64_t)hi << (8 * (left - 4));
+	} else if (left) {
+		m = p[0] | (uint64_t)p[left / 2] << (8 * (left / 2)) |
+		    (uint64_t)p[left - 1] << (8 * (left - 1));
+	} else {
+		m = 0;
+	}
 	b |= m;
 	v3 ^= b;
 	for (int i = 0; i < c; i++)
