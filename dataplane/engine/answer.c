@@ -636,14 +636,6 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 	return put_negative(r, z, c, qr->dnssec_ok) ? STEP_DONE : STEP_TRUNC;
 }
 
-static bool node_is(const struct ditto_image *z, uint32_t id,
-		    const uint8_t *name, size_t len)
-{
-	const struct ditto_node *n = &z->nodes[id];
-
-	return n->name_len == len && dns_bytes_eq(z->names + n->name, name, len);
-}
-
 /* One name of the chain in zone z. */
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
@@ -652,14 +644,14 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 {
 	uint32_t id;
 
-	if (step == 0)
-		id = ditto_image_find_hashed(z, c->name, c->len, hash);
-	else if (c->hint != DITTO_NONE && node_is(z, c->hint, c->name, c->len))
-		id = c->hint;	/* the CNAME's target, known to the compiler */
+	/* The hint: a CNAME's target known to the compiler, or the node the
+	 * burst's probe found for the query name (its hash tag only). */
+	if (c->hint != DITTO_NONE && ditto_node_is(z, c->hint, c->name, c->len))
+		id = c->hint;
 	else
-		id = ditto_image_find_hashed(z, c->name, c->len,
-					     ditto_name_hash(z->hdr->seed, c->name,
-							     c->len));
+		id = ditto_image_find_hashed(z, c->name, c->len, step == 0
+				? hash : ditto_name_hash(z->hdr->seed, c->name,
+							 c->len));
 	const struct ditto_node *n, *cut = NULL;
 
 	if (likely(id != DITTO_NONE)) {
@@ -909,6 +901,7 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	memset(qr, 0, sizeof(*qr));
 	p->zone = NULL;
 	p->node = DITTO_NONE;
+	p->c0.hint = DITTO_NONE;
 	p->chase = DITTO_NONE;
 	p->kind = KIND_OTHER;
 	p->ce = false;
@@ -1228,6 +1221,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		if (!z)
 			continue;
 		p[i].node = probe_prefetch(z, p[i].hash);
+		p[i].c0.hint = p[i].node;
 		if (p[i].node == DITTO_NONE)
 			p[i].kind = KIND_NO_NODE;
 		/* Not a node: the answer will look for the closest encloser

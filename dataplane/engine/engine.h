@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ditto/image.h"
+#include "ditto/wire.h"
 
 /* A loaded image: the bytes (validated once) and its sections resolved. */
 struct ditto_image {
@@ -54,6 +55,24 @@ uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
  * (ditto_name_hash with the image's seed): the answer path's probe. */
 uint32_t ditto_image_find_hashed(const struct ditto_image *img,
 				 const uint8_t *name, size_t len, uint64_t hash);
+
+/* Whether node id is name (lowercase wire, at or below the apex): both
+ * end in the apex, so only what is above it is compared, from the bytes
+ * kept in the node while they last (no load from the names section). */
+static inline bool ditto_node_is(const struct ditto_image *img, uint32_t id,
+				 const uint8_t *name, size_t len)
+{
+	const struct ditto_node *n = &img->nodes[id];
+	size_t rel = len - img->hdr->apex_len;
+
+	if (n->name_len != len)
+		return false;
+	if (rel <= DITTO_NODE_REL)
+		return dns_bytes_eq(n->rel, name, rel);
+	return dns_bytes_eq(n->rel, name, DITTO_NODE_REL) &&
+	       dns_bytes_eq(img->names + n->name + DITTO_NODE_REL,
+			    name + DITTO_NODE_REL, rel - DITTO_NODE_REL);
+}
 
 /* The RRset of type at node, or NULL. */
 const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,

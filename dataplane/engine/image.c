@@ -742,20 +742,8 @@ uint32_t ditto_image_find_hashed(const struct ditto_image *img,
 			return DITTO_NONE;
 		if (s->hash != tag)
 			continue;
-		/* Both names end in the apex: compare what is above it. */
-		const struct ditto_node *n = &img->nodes[s->node];
-		size_t rel = len - img->hdr->apex_len;
-		if (n->name_len != len)
-			continue;
-		if (rel <= DITTO_NODE_REL) {
-			if (dns_bytes_eq(n->rel, name, rel))
-				return s->node;
-		} else if (dns_bytes_eq(n->rel, name, DITTO_NODE_REL) &&
-			   dns_bytes_eq(img->names + n->name + DITTO_NODE_REL,
-					name + DITTO_NODE_REL,
-					rel - DITTO_NODE_REL)) {
+		if (ditto_node_is(img, s->node, name, len))
 			return s->node;
-		}
 	}
 }
 
