@@ -51,11 +51,6 @@ void ditto_image_free(struct ditto_image *img);
 uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 			  size_t len);
 
-/* The same for a name known to be at or below the apex, with its hash
- * (ditto_name_hash with the image's seed): the answer path's probe. */
-uint32_t ditto_image_find_hashed(const struct ditto_image *img,
-				 const uint8_t *name, size_t len, uint64_t hash);
-
 /* Whether node id is name (lowercase wire, at or below the apex): both
  * end in the apex, so only what is above it is compared, from the bytes
  * kept in the node while they last (no load from the names section). */
@@ -74,10 +69,36 @@ static inline bool ditto_node_is(const struct ditto_image *img, uint32_t id,
 			    name + DITTO_NODE_REL, rel - DITTO_NODE_REL);
 }
 
+/* The same for a name known to be at or below the apex, with its hash
+ * (ditto_name_hash with the image's seed): the answer path's probe.
+ * Inline, as the RRset lookup below: both are on every answer's path. */
+static inline uint32_t ditto_image_find_hashed(const struct ditto_image *img,
+					       const uint8_t *name, size_t len,
+					       uint64_t h)
+{
+	uint32_t mask = img->hdr->index_mask, tag = (uint32_t)(h >> 32);
+
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		const struct ditto_slot *s = &img->index[i];
+		if (s->node == DITTO_NONE)
+			return DITTO_NONE;
+		if (s->hash == tag && ditto_node_is(img, s->node, name, len))
+			return s->node;
+	}
+}
+
 /* The RRset of type at node, or NULL. */
-const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,
-					   const struct ditto_node *node,
-					   uint16_t type);
+static inline const struct ditto_rrset *
+ditto_node_rrset(const struct ditto_image *img, const struct ditto_node *node,
+		 uint16_t type)
+{
+	const struct ditto_rrset *rs = img->rrsets + node->rrsets;
+
+	for (unsigned i = 0; i < node->rrset_count; i++)
+		if (rs[i].type == type)
+			return &rs[i];
+	return NULL;
+}
 
 /* The immutable set of zones a node serves, keyed by apex. A change makes
  * a new table (RCU publication swaps one pointer). Tables do not own their

@@ -731,30 +731,3 @@ uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 				       ditto_name_hash(h->seed, name, len));
 }
 
-uint32_t ditto_image_find_hashed(const struct ditto_image *img,
-				 const uint8_t *name, size_t len, uint64_t h)
-{
-	uint32_t mask = img->hdr->index_mask, tag = (uint32_t)(h >> 32);
-
-	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-		const struct ditto_slot *s = &img->index[i];
-		if (s->node == DITTO_NONE)
-			return DITTO_NONE;
-		if (s->hash != tag)
-			continue;
-		if (ditto_node_is(img, s->node, name, len))
-			return s->node;
-	}
-}
-
-const struct ditto_rrset *ditto_node_rrset(const struct ditto_image *img,
-					   const struct ditto_node *node,
-					   uint16_t type)
-{
-	const struct ditto_rrset *rs = img->rrsets + node->rrsets;
-
-	for (unsigned i = 0; i < node->rrset_count; i++)
-		if (rs[i].type == type)
-			return &rs[i];
-	return NULL;
-}
