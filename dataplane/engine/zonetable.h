@@ -3,7 +3,11 @@
 #define DITTO_ZONETABLE_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
+
+#include "ditto/hash.h"
+#include "ditto/wire.h"
 
 #include "engine.h"
 
@@ -20,9 +24,49 @@ struct ditto_zone_table {
 };
 
 /* Longest match with the query name's label offsets already known:
- * loff[i] is the offset of label i (from the left) in name. */
-const struct ditto_image *
+ * loff[i] is the offset of label i (from the left) in name. Inline: it
+ * is on every query's path. */
+#define ZONE_TABLE_SCAN 8	/* up to this many zones, no hashing */
+
+static inline const struct ditto_image *
 zone_table_match_labels(const struct ditto_zone_table *t, const uint8_t *name,
-			size_t len, const uint8_t *loff, unsigned labels);
+			size_t len, const uint8_t *loff, unsigned labels)
+{
+	if (t->count == 0 || labels < t->min_labels)
+		return NULL;
+	if (t->count <= ZONE_TABLE_SCAN) {
+		/* A few zones: compare suffixes, deepest apex first. */
+		for (size_t i = 0; i < t->count; i++) {
+			const struct ditto_image_hdr *h = t->zones[i]->hdr;
+			if (h->apex_labels > labels)
+				continue;
+			size_t off = h->apex_labels == labels
+					     ? 0
+					     : loff[labels - h->apex_labels];
+			if (h->apex_labels == 0)
+				off = len - 1;
+			if (len - off == h->apex_len &&
+			    dns_bytes_eq(name + off, h->apex, h->apex_len))
+				return t->zones[i];
+		}
+		return NULL;
+	}
+	unsigned top = labels < t->max_labels ? labels : t->max_labels;
+	for (unsigned d = top + 1; d-- > t->min_labels;) {
+		size_t off = d == 0 ? len - 1 : loff[labels - d];
+		uint64_t hv = ditto_name_hash(t->seed, name + off, len - off);
+		uint32_t tag = (uint32_t)(hv >> 32);
+		for (uint32_t i = (uint32_t)hv & t->mask;; i = (i + 1) & t->mask) {
+			uint32_t z = t->slots[i].zone;
+			if (z == UINT32_MAX)
+				break;
+			const struct ditto_image_hdr *h = t->zones[z]->hdr;
+			if (t->slots[i].hash == tag && h->apex_len == len - off &&
+			    memcmp(h->apex, name + off, len - off) == 0)
+				return t->zones[z];
+		}
+	}
+	return NULL;
+}
 
 #endif
