@@ -594,15 +594,18 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 
 /* Answer for name node n (owner written at owner): the RRset, or a CNAME
  * to follow, or NODATA. */
+/* known: the RRset of the query type at n when the burst found it. */
 static enum step answer_node(struct resp *r, const struct ditto_image *z,
 			     const struct ditto_node *n, const struct ctx *c,
 			     struct ctx *next, const struct query *qr,
-			     uint32_t ce)
+			     uint32_t ce, const struct ditto_rrset *known)
 {
 	uint16_t owner = c->pos[0], at;
-	const struct ditto_rrset *rs = NULL;
+	const struct ditto_rrset *rs = known;
 
-	if (qr->qtype == DNS_T_ANY) {
+	if (rs) {
+		/* found by the burst */
+	} else if (qr->qtype == DNS_T_ANY) {
 		/* RFC 8482: one RRset stands for all of them. */
 		const struct ditto_rrset *all = z->rrsets + n->rrsets;
 		for (unsigned i = 0; i < n->rrset_count && !rs; i++)
@@ -640,15 +643,20 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
 			const struct query *qr, unsigned step, uint64_t hash,
-			const uint64_t *parent_hash, struct ditto_answer_info *info)
+			const uint64_t *parent_hash,
+			const struct ditto_rrset *hint_rs,
+			struct ditto_answer_info *info)
 {
 	uint32_t id;
+	const struct ditto_rrset *known = NULL;
 
 	/* The hint: a CNAME's target known to the compiler, or the node the
-	 * burst's probe found for the query name (its hash tag only). */
-	if (c->hint != DITTO_NONE && ditto_node_is(z, c->hint, c->name, c->len))
+	 * burst's probe found for the query name (its hash tag only), with
+	 * the RRset of the query type the burst found there (hint_rs). */
+	if (c->hint != DITTO_NONE && ditto_node_is(z, c->hint, c->name, c->len)) {
 		id = c->hint;
-	else
+		known = hint_rs;
+	} else
 		id = ditto_image_find_hashed(z, c->name, c->len, step == 0
 				? hash : ditto_name_hash(z->hdr->seed, c->name,
 							 c->len));
@@ -690,7 +698,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		else if (n->wildcard != DITTO_NONE) {
 			info->flags |= DITTO_INFO_WILDCARD;
 			return answer_node(r, z, &z->nodes[n->wildcard], c,
-					   next, qr, ce);
+					   next, qr, ce, NULL);
 		} else {
 			r->rcode = DNS_R_NXDOMAIN;	/* of the last name (RFC 6604) */
 			if (proofs_wanted(z, qr))
@@ -705,7 +713,7 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		info->flags |= DITTO_INFO_REFERRAL;
 		return referral(r, z, cut, c, qr->dnssec_ok, step);
 	}
-	return answer_node(r, z, n, c, next, qr, DITTO_NONE);
+	return answer_node(r, z, n, c, next, qr, DITTO_NONE, known);
 }
 
 /* ---- special classes -------------------------------------------------- */
@@ -859,6 +867,7 @@ struct prep {
 	const struct ditto_image *zone;
 	uint64_t hash;		/* of c0.name in zone's index */
 	uint32_t node;		/* candidate node from the index, or NONE */
+	const struct ditto_rrset *rs;	/* its RRset of the query type */
 	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
 	uint8_t kind;		/* enum kind: the path its answer will take */
 	uint64_t ce_hash;	/* of the parent name, when ce */
@@ -901,6 +910,7 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	memset(qr, 0, sizeof(*qr));
 	p->zone = NULL;
 	p->node = DITTO_NONE;
+	p->rs = NULL;
 	p->c0.hint = DITTO_NONE;
 	p->chase = DITTO_NONE;
 	p->kind = KIND_OTHER;
@@ -986,7 +996,8 @@ static void answer_query(struct resp *r, const struct prep *p,
 		struct ctx *next = &chain[step];
 		enum step s = lookup(r, z, c, next, &p->qr, step,
 				     step == 0 ? p->hash : 0,
-				     step == 0 && p->ce ? &p->ce_hash : NULL, info);
+				     step == 0 && p->ce ? &p->ce_hash : NULL,
+				     step == 0 ? p->rs : NULL, info);
 		if (likely(s == STEP_DONE))
 			break;
 		if (s == STEP_TRUNC) {
@@ -1261,6 +1272,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_node *nd = &z->nodes[p[i].node];
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
+		p[i].rs = rs;
 		p[i].kind = rs ? KIND_RRSET : KIND_NODE;
 		if (!rs && (nd->flags & DITTO_NODE_CNAME)) {
 			/* A CNAME to follow: its block, and the target. */
