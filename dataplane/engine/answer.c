@@ -594,25 +594,24 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 
 /* Answer for name node n (owner written at owner): the RRset, or a CNAME
  * to follow, or NODATA. */
-/* known: the RRset of the query type at n when the burst found it. */
+/* known: the RRset of the query type at n when the burst found it (not
+ * used for ANY, which is answered with any one RRset). */
 static enum step answer_node(struct resp *r, const struct ditto_image *z,
 			     const struct ditto_node *n, const struct ctx *c,
 			     struct ctx *next, const struct query *qr,
 			     uint32_t ce, const struct ditto_rrset *known)
 {
 	uint16_t owner = c->pos[0], at;
-	const struct ditto_rrset *rs = known;
+	const struct ditto_rrset *rs = NULL;
 
-	if (rs) {
-		/* found by the burst */
-	} else if (qr->qtype == DNS_T_ANY) {
+	if (qr->qtype == DNS_T_ANY) {
 		/* RFC 8482: one RRset stands for all of them. */
 		const struct ditto_rrset *all = z->rrsets + n->rrsets;
 		for (unsigned i = 0; i < n->rrset_count && !rs; i++)
 			if (all[i].type != DNS_T_RRSIG)
 				rs = &all[i];
 	} else {
-		rs = ditto_node_rrset(z, n, qr->qtype);
+		rs = known ? known : ditto_node_rrset(z, n, qr->qtype);
 	}
 	if (rs) {
 		if (!put_rrset(r, z, rs, c, owner, qr->dnssec_ok, &r->an, NULL))
