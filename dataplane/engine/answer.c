@@ -27,6 +27,8 @@ struct ctx {
 	uint8_t loff[DITTO_MAX_LABELS + 1];	/* label i starts at loff[i] */
 	uint16_t pos[DITTO_MAX_LABELS + 1];	/* and at pos[i] in the packet */
 	uint32_t hint;		/* node the image says this name is, or NONE */
+	const struct ditto_rrset *hint_rs; /* the hint's RRset of the query
+				 * type when the burst found it, or NULL */
 };
 
 /* Where the suffix of d labels of c's name is in the packet. */
@@ -350,6 +352,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
 	c->hint = DITTO_NONE;
+	c->hint_rs = NULL;
 	return true;
 }
 
@@ -593,9 +596,8 @@ static enum step dname(struct resp *r, const struct ditto_image *z,
 }
 
 /* Answer for name node n (owner written at owner): the RRset, or a CNAME
- * to follow, or NODATA. */
-/* known: the RRset of the query type at n when the burst found it (not
- * used for ANY, which is answered with any one RRset). */
+ * to follow, or NODATA. known: the RRset of the query type at n when the
+ * burst found it (not used for ANY, answered with any one RRset). */
 static enum step answer_node(struct resp *r, const struct ditto_image *z,
 			     const struct ditto_node *n, const struct ctx *c,
 			     struct ctx *next, const struct query *qr,
@@ -642,19 +644,17 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
 			const struct query *qr, unsigned step, uint64_t hash,
-			const uint64_t *parent_hash,
-			const struct ditto_rrset *hint_rs,
-			struct ditto_answer_info *info)
+			const uint64_t *parent_hash, struct ditto_answer_info *info)
 {
 	uint32_t id;
 	const struct ditto_rrset *known = NULL;
 
 	/* The hint: a CNAME's target known to the compiler, or the node the
 	 * burst's probe found for the query name (its hash tag only), with
-	 * the RRset of the query type the burst found there (hint_rs). */
+	 * the RRset of the query type the burst found there. */
 	if (c->hint != DITTO_NONE && ditto_node_is(z, c->hint, c->name, c->len)) {
 		id = c->hint;
-		known = hint_rs;
+		known = c->hint_rs;
 	} else
 		id = ditto_image_find_hashed(z, c->name, c->len, step == 0
 				? hash : ditto_name_hash(z->hdr->seed, c->name,
@@ -866,7 +866,6 @@ struct prep {
 	const struct ditto_image *zone;
 	uint64_t hash;		/* of c0.name in zone's index */
 	uint32_t node;		/* candidate node from the index, or NONE */
-	const struct ditto_rrset *rs;	/* its RRset of the query type */
 	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
 	uint8_t kind;		/* enum kind: the path its answer will take */
 	uint64_t ce_hash;	/* of the parent name, when ce */
@@ -909,8 +908,8 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	memset(qr, 0, sizeof(*qr));
 	p->zone = NULL;
 	p->node = DITTO_NONE;
-	p->rs = NULL;
 	p->c0.hint = DITTO_NONE;
+	p->c0.hint_rs = NULL;
 	p->chase = DITTO_NONE;
 	p->kind = KIND_OTHER;
 	p->ce = false;
@@ -995,8 +994,7 @@ static void answer_query(struct resp *r, const struct prep *p,
 		struct ctx *next = &chain[step];
 		enum step s = lookup(r, z, c, next, &p->qr, step,
 				     step == 0 ? p->hash : 0,
-				     step == 0 && p->ce ? &p->ce_hash : NULL,
-				     step == 0 ? p->rs : NULL, info);
+				     step == 0 && p->ce ? &p->ce_hash : NULL, info);
 		if (likely(s == STEP_DONE))
 			break;
 		if (s == STEP_TRUNC) {
@@ -1271,7 +1269,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_node *nd = &z->nodes[p[i].node];
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
-		p[i].rs = rs;
+		p[i].c0.hint_rs = rs;
 		p[i].kind = rs ? KIND_RRSET : KIND_NODE;
 		if (!rs && (nd->flags & DITTO_NODE_CNAME)) {
 			/* A CNAME to follow: its block, and the target. */

@@ -3,7 +3,6 @@
 #define DITTO_ZONETABLE_H
 
 #include <stdint.h>
-#include <string.h>
 #include <sys/types.h>
 
 #include "ditto/hash.h"
@@ -23,10 +22,11 @@ struct ditto_zone_table {
 	} slots[];
 };
 
+#define ZONE_TABLE_SCAN 8	/* up to this many zones, no hashing */
+
 /* Longest match with the query name's label offsets already known:
  * loff[i] is the offset of label i (from the left) in name. Inline: it
  * is on every query's path. */
-#define ZONE_TABLE_SCAN 8	/* up to this many zones, no hashing */
 
 static inline const struct ditto_image *
 zone_table_match_labels(const struct ditto_zone_table *t, const uint8_t *name,
@@ -62,7 +62,7 @@ zone_table_match_labels(const struct ditto_zone_table *t, const uint8_t *name,
 				break;
 			const struct ditto_image_hdr *h = t->zones[z]->hdr;
 			if (t->slots[i].hash == tag && h->apex_len == len - off &&
-			    memcmp(h->apex, name + off, len - off) == 0)
+			    dns_bytes_eq(name + off, h->apex, h->apex_len))
 				return t->zones[z];
 		}
 	}
