@@ -255,6 +255,12 @@ static int zone_add_rr(struct parse_state *ps, const struct rrtext_rr *rr,
 	size_t len = rr->owner_len;
 
 	dns_name_lower(name, rr->owner, len);
+	if (dns_type_is_meta(rr->type)) {
+		/* BIND's loader refuses them too. */
+		zone_error(z, &tmp, "TYPE%u is a meta or query type, not zone "
+			   "data (RFC 6895)", rr->type);
+		return 0;
+	}
 	if (z->nrec >= z->limits.max_records) {
 		zone_error(z, &tmp, "more than %zu records",
 			   z->limits.max_records);

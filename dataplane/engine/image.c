@@ -244,6 +244,9 @@ static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 	const struct ditto_block *b, *bd, *x;
 	int rc;
 
+	if (dns_type_is_meta(rs->type))
+		return fail(c, DITTO_ECORRUPT, "RRset of meta type %u",
+			    rs->type);
 	if (rs->target != DITTO_NONE && rs->target >= c->img->hdr->node_count)
 		return fail(c, DITTO_ECORRUPT, "RRset type %u: bad target node",
 			    rs->type);

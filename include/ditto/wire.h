@@ -69,6 +69,14 @@ static inline void dns_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Types that exist only in messages, never as zone data (RFC 6895 3.1):
+ * TYPE0, OPT and the Q/meta range 128-255 (TKEY, TSIG, IXFR, AXFR,
+ * MAILB, MAILA, ANY and the unassigned rest). */
+static inline bool dns_type_is_meta(uint16_t t)
+{
+	return t == 0 || t == DNS_T_OPT || (t >= 128 && t <= 255);
+}
+
 static inline uint8_t dns_lower(uint8_t c)
 {
 	return (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);

@@ -20,6 +20,7 @@ from the serial (expire 8 s, or the file's "expire"). Modes:
   no-closing-soa  the AXFR ends without its closing SOA
   serial-mismatch the closing SOA has another serial than the first
   out-of-zone     the AXFR carries a record of another zone
+  meta-type       the AXFR carries a record of type ANY (a question type)
   ixfr-out-of-order IXFR whose sequence starts at a serial we do not hold
   ixfr-bad-delete IXFR deleting a record that is not in the zone
   oversized       an AXFR of 5000 records (past the test's limit)
@@ -39,6 +40,7 @@ import time
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdata
 import dns.rdatatype
 import dns.rrset
@@ -110,6 +112,13 @@ def axfr_messages(q, zone, z, mode):
     if mode == "out-of-zone":
         recs.append(dns.rrset.from_text("stray.example.net.", 300, "IN", "A",
                                         "192.0.2.66"))
+    if mode == "meta-type":
+        # An RR of type ANY: a type that exists only in questions.
+        rs = dns.rrset.RRset(dns.name.from_text("meta", zone),
+                             dns.rdataclass.IN, dns.rdatatype.ANY)
+        rs.add(dns.rdata.GenericRdata(dns.rdataclass.IN, dns.rdatatype.ANY,
+                                      b""), 300)
+        recs.append(rs)
     if mode == "oversized":
         recs += [dns.rrset.from_text(dns.name.from_text("n%d" % i, zone), 300,
                                      "IN", "A", "192.0.2.%d" % (i % 250 + 1))

@@ -360,7 +360,7 @@ def test_transfer_with_a_wrong_tsig_is_rejected_and_the_old_data_kept():
 
 HOSTILE = ["unsigned", "tsig-bad", "wrong-zone", "truncated", "no-closing-soa",
            "serial-mismatch", "out-of-zone", "oversized", "garbage",
-           "compression-loop"]
+           "compression-loop", "meta-type"]
 
 
 def test_hostile_primary_never_replaces_good_data():

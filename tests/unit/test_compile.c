@@ -11,6 +11,7 @@
 #include "ditto/error.h"
 #include "ditto/wire.h"
 #include "helpers.h"
+#include "sample_zone.h"
 
 #define SOA_LINE "@ IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300\n"
 
@@ -258,6 +259,91 @@ static void test_compile_refuses_unknown_type_mnemonic(void)
 		       "www BOGUSTYPE foo\n", 6, "");
 }
 
+/* RFC 6895 3.1: TYPE0, OPT and 128-255 exist only in messages. A record
+ * of one, in RFC 3597 form, is refused on its line as BIND refuses it. */
+static void test_compile_refuses_meta_and_query_types_naming_the_line(void)
+{
+	static const unsigned types[] = { 0, 41, 128, 248, 249, 250, 251,
+					  252, 253, 254, 255 };
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		snprintf(text, sizeof(text),
+			 HEAD "ns1 A 192.0.2.1\nx TYPE%u \\# 0\n", types[i]);
+		expect_refused(text, 6, "meta");
+	}
+	/* the edges of the range stay data (256 is URI: rdata it can read) */
+	static const char *const data[] = { "TYPE127 \\# 0",
+					    "TYPE256 \\# 5 000a000161" };
+	for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		snprintf(text, sizeof(text),
+			 HEAD "ns1 A 192.0.2.1\nx %s\n", data[i]);
+		struct ditto_image *img = h_image(text, NULL);
+		CU_ASSERT_PTR_NOT_NULL(img);
+		ditto_image_free(img);
+	}
+}
+
+struct rr_list {
+	const char *const *text;
+	size_t at;
+};
+
+static int rr_list_next(void *arg, struct ditto_wire_rr *rr)
+{
+	struct rr_list *l = arg;
+
+	if (!l->text[l->at])
+		return 0;
+	const struct ditto_wire_rr *w = sample_wire_rr(l->text[l->at++]);
+	if (!w)
+		return DITTO_EINVAL;
+	*rr = *w;
+	return 1;
+}
+
+/* A transfer carrying a record of type ANY is refused, naming the record
+ * by its number in the transfer. */
+static void test_compile_records_refuses_meta_type_from_a_transfer(void)
+{
+	static const char *const good[] = {
+		"example. 3600 IN SOA ns1.example. h.example. 1 7200 3600 "
+		"1209600 300",
+		"example. 3600 IN NS ns1.example.",
+		"ns1.example. 3600 IN A 192.0.2.1",
+		NULL,
+	};
+	static const char *const bad[] = {
+		"example. 3600 IN SOA ns1.example. h.example. 1 7200 3600 "
+		"1209600 300",
+		"example. 3600 IN NS ns1.example.",
+		"ns1.example. 3600 IN A 192.0.2.1",
+		"x.example. 3600 IN TYPE255 \\# 0",
+		NULL,
+	};
+	struct ditto_compile_opts opts = { .origin = "example." };
+	struct ditto_compiled c;
+	struct rr_list l = { good, 0 };
+
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(ditto_compile_records(rr_list_next, &l, "axfr", &opts,
+					      &c), 0);
+	CU_ASSERT_PTR_NOT_NULL(c.image);
+	ditto_compiled_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	l = (struct rr_list){ bad, 0 };
+	CU_ASSERT_TRUE(ditto_compile_records(rr_list_next, &l, "axfr", &opts,
+					     &c) < 0);
+	CU_ASSERT_PTR_NULL(c.image);
+	if (strncmp(c.first_error, "axfr:4:", 7) != 0 ||
+	    !strstr(c.first_error, "TYPE255"))
+		printf("\n  first_error=\"%s\"\n", c.first_error);
+	CU_ASSERT_EQUAL(strncmp(c.first_error, "axfr:4:", 7), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.first_error, "TYPE255"));
+	ditto_compiled_free(&c);
+}
+
 static void test_compile_refuses_unbalanced_parenthesis(void)
 {
 	expect_refused(HEAD "ns1 A 192.0.2.1\n"
@@ -372,6 +458,8 @@ int main(void)
 		T(test_compile_refuses_out_of_zone_record_naming_it),
 		T(test_compile_refuses_bad_address_as_syntax_error),
 		T(test_compile_refuses_unknown_type_mnemonic),
+		T(test_compile_refuses_meta_and_query_types_naming_the_line),
+		T(test_compile_records_refuses_meta_type_from_a_transfer),
 		T(test_compile_refuses_unbalanced_parenthesis),
 		T(test_compile_refuses_quoted_string_spanning_lines),
 		T(test_compile_refuses_include_of_missing_file_naming_it),

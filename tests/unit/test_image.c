@@ -674,6 +674,34 @@ HOSTILE(rrsets_not_sorted_by_type,
 		*rrset_at(m, n->rrsets) = *rrset_at(m, n->rrsets + 1);
 		*rrset_at(m, n->rrsets + 1) = t;
 	})
+/* An RRset of type ANY (a question type: the compiler never writes one)
+ * at a node whose other types sort below it, so only the type is wrong. */
+static void meta_rrset(uint8_t *m)
+{
+	struct ditto_node *n = NODE(plain_node(m));
+
+	rrset_at(m, n->rrsets + n->rrset_count - 1u)->type = DNS_T_ANY;
+}
+
+static void test_image_refuses_rrset_of_meta_type(void)
+{
+	char err[256];
+
+	SAMPLE();
+	uint8_t *m = copy_sample();
+	struct ditto_node *n = NODE(plain_node(m));
+	CU_ASSERT_TRUE_FATAL(rrset_at(m, n->rrsets + n->rrset_count - 1u)->type <
+			     DNS_T_ANY);
+	meta_rrset(m);
+	reseal(m, sample.size);
+	int rc = open_isolated(m, sample.size, err, sizeof(err));
+	if (rc != DITTO_ECORRUPT || !strstr(err, "meta type 255"))
+		printf("\n  rc=%d \"%s\"\n", rc, rc ? err : "accepted");
+	CU_ASSERT_EQUAL(rc, DITTO_ECORRUPT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "meta type 255"));
+	free(m);
+}
+
 HOSTILE(block_len_past_blocks,
 	block_at(m, rrset_at(m, 0)->block)->len = 0xffff)
 HOSTILE(block_fixup_count_huge,
@@ -822,6 +850,7 @@ int main(void)
 		T(test_image_refuses_hostile_rrset_block_do_past_blocks),
 		T(test_image_refuses_hostile_rrset_extra_past_blocks),
 		T(test_image_refuses_hostile_rrsets_not_sorted_by_type),
+		T(test_image_refuses_rrset_of_meta_type),
 		T(test_image_refuses_hostile_block_len_past_blocks),
 		T(test_image_refuses_hostile_block_fixup_count_huge),
 		T(test_image_refuses_hostile_fixup_pos_past_block_data),
