@@ -899,6 +899,45 @@ static int bb_emit(struct compiler *c, const struct bbuf *b,
 	return 0;
 }
 
+/* Fill the pointer slots of a main block with what its fix-ups give in
+ * an answer for the node's own name, the block right after the question
+ * (see DITTO_RRSET_PLACED). False when that cannot be: a wildcard (the
+ * query name stands for it), a reference fix-up, a pointer past 14 bits. */
+static bool bb_place(const struct compiler *c, struct bbuf *b, uint32_t node)
+{
+	size_t len, loff[DITTO_MAX_LABELS + 1];
+	const uint8_t *name = node_name(c, node, &len);
+	unsigned labels = c->nodes[node].labels;
+
+	if (c->nodes[node].flags & DITTO_NODE_WILDCARD)
+		return false;
+	for (unsigned i = 0, off = 0; i <= labels; off += 1u + name[off])
+		loff[i++] = off;
+	for (size_t i = 0; i < b->nfix; i++) {
+		unsigned v = DITTO_FIX_VALUE(b->fix[i].code);
+		switch (DITTO_FIX_KIND(b->fix[i].code)) {
+		case DITTO_FIX_OWNER:
+			v = DNS_HDR_LEN;
+			break;
+		case DITTO_FIX_DEPTH:
+			if (v > labels)
+				return false;
+			v = DNS_HDR_LEN + (unsigned)loff[labels - v];
+			break;
+		case DITTO_FIX_SELF:
+			v += DNS_HDR_LEN + (unsigned)len + 4u;
+			break;
+		default:
+			return false;
+		}
+		if (v > DITTO_MAX_PTR)
+			return false;
+		b->data[b->fix[i].pos] = (uint8_t)(0xc0 | v >> 8);
+		b->data[b->fix[i].pos + 1] = (uint8_t)v;
+	}
+	return true;
+}
+
 static void bb_owner_context(const struct compiler *c, struct bbuf *b,
 			     uint32_t node)
 {
@@ -1062,6 +1101,7 @@ static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
 					  .target = cname_target(c, i, j) };
 		bb_owner_context(c, c->bb, idx);
 		bb_rrset(c, c->bb, n, i, j, ttl, false);
+		bool placed = bb_place(c, c->bb, idx);
 		rc = bb_emit(c, c->bb, &z->recs[i], &rs.block);
 		if (rc < 0)
 			return rc;
@@ -1075,6 +1115,7 @@ static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
 			bb_rrset(c, c->bb, n, i, j, ttl, true);
 			if (c->bb->rr_count > 0) {
 				rs.flags |= DITTO_RRSET_SIGNED;
+				placed &= bb_place(c, c->bb, idx);
 				rc = bb_emit(c, c->bb, &z->recs[i], &rs.block_do);
 				if (rc == 0)
 					rc = emit_extra(c, idx, c->bb, true,
@@ -1083,6 +1124,8 @@ static int render_node(struct compiler *c, uint32_t idx, struct ditto_node *out)
 					return rc;
 			}
 		}
+		if (placed)
+			rs.flags |= DITTO_RRSET_PLACED;
 		if ((rc = push_rrset(c, &rs)) < 0)
 			return rc;
 		out->rrset_count++;

@@ -235,16 +235,22 @@ static void copy_block(struct resp *r, const struct ditto_block *b, size_t len,
 	r->len += len;
 }
 
-/* Copy a whole block into the response; false when it does not fit. */
+/* Copy a whole block into the response; false when it does not fit.
+ * placed: its pointer slots hold their values already. */
 static bool put_block(struct resp *r, const struct ditto_block *b,
 		      uint16_t owner, const struct ctx *c, uint16_t ref,
-		      uint16_t *at)
+		      uint16_t *at, bool placed)
 {
 	if (unlikely(r->len + b->len > r->limit))
 		return false;
 	if (at)
 		*at = (uint16_t)r->len;
-	copy_block(r, b, b->len, owner, c, ref);
+	if (placed) {
+		memcpy(r->buf + r->len, ditto_block_data(b), b->len);
+		r->len += b->len;
+	} else {
+		copy_block(r, b, b->len, owner, c, ref);
+	}
 	return true;
 }
 
@@ -259,7 +265,7 @@ static const struct ditto_block *block_at(const struct ditto_image *z,
 static unsigned put_block_rrs(struct resp *r, const struct ditto_block *b,
 			      uint16_t owner, const struct ctx *c, uint16_t ref)
 {
-	if (likely(put_block(r, b, owner, c, ref, NULL)))
+	if (likely(put_block(r, b, owner, c, ref, NULL, false)))
 		return b->rr_count;
 	const uint8_t *d = ditto_block_data(b);
 	size_t room = r->limit - r->len, end = 0;
@@ -286,8 +292,13 @@ static bool put_rrset(struct resp *r, const struct ditto_image *z,
 	const struct ditto_block *b = block_at(z, dnssec_ok ? rs->block_do
 							    : rs->block);
 	uint16_t pos;
+	/* The owner is the query name (so the node's own, as the wildcard's
+	 * RRsets are never placed) and the block follows the question. */
+	bool placed = (rs->flags & DITTO_RRSET_PLACED) &&
+		      owner == DNS_HDR_LEN &&
+		      r->len == DNS_HDR_LEN + 4u + c->len;
 
-	if (!put_block(r, b, owner, c, 0, &pos))
+	if (!put_block(r, b, owner, c, 0, &pos, placed))
 		return false;
 	*count = (uint16_t)(*count + b->rr_count);
 	uint32_t x = dnssec_ok ? rs->extra_do : rs->extra;
@@ -307,7 +318,7 @@ static bool put_negative(struct resp *r, const struct ditto_image *z,
 					       : z->hdr->soa_negative);
 	unsigned apex = z->hdr->apex_labels;
 
-	if (!put_block(r, b, suffix_at(c, apex), c, 0, NULL))
+	if (!put_block(r, b, suffix_at(c, apex), c, 0, NULL, false))
 		return false;
 	r->ns = (uint16_t)(r->ns + b->rr_count);
 	return true;
@@ -506,7 +517,7 @@ static bool put_proofs(struct resp *r, const struct ditto_image *z,
 	}
 	for (unsigned i = 0; i < r->nproof; i++) {
 		const struct ditto_block *b = block_at(z, r->proof[i]);
-		if (!put_block(r, b, 0, c, 0, NULL))
+		if (!put_block(r, b, 0, c, 0, NULL, false))
 			return false;
 		r->ns = (uint16_t)(r->ns + b->rr_count);
 	}
@@ -1401,7 +1412,7 @@ size_t ditto_image_render_denial(const struct ditto_image *z, uint32_t block,
 
 	if (!render_start(&r, &c, buf, cap, z->hdr->apex, z->hdr->apex_len,
 			  DNS_T_NSEC3) ||
-	    !put_block(&r, b, 0, &c, 0, NULL))
+	    !put_block(&r, b, 0, &c, 0, NULL, false))
 		return 0;
 	dns_put16(buf + 6, b->rr_count);
 	return r.len;

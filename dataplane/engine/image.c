@@ -238,6 +238,47 @@ static int check_denial_block(struct check *c, uint32_t off)
 	return 0;
 }
 
+/* A placed RRset (DITTO_RRSET_PLACED): every pointer slot of its blocks
+ * holds what its fix-up gives in an answer for name, the node's own, the
+ * block right after the question. Blocks are checked already. */
+static int check_placed(struct check *c, const struct ditto_rrset *rs,
+			const uint8_t *name, size_t len, unsigned labels)
+{
+	size_t loff[DITTO_MAX_LABELS + 1];
+	uint32_t blocks[2] = { rs->block, rs->block_do };
+
+	if (name[0] == 1 && name[1] == '*')
+		return fail(c, DITTO_ECORRUPT, "RRset type %u: a wildcard's, "
+			    "placed", rs->type);
+	for (unsigned i = 0, off = 0; i <= labels; off += 1u + name[off])
+		loff[i++] = off;
+	for (unsigned k = 0; k < 2; k++) {
+		const struct ditto_block *b =
+			(const void *)(c->img->blocks + blocks[k]);
+		const struct ditto_fixup *f = ditto_block_fixups(b);
+		const uint8_t *d = ditto_block_data(b);
+		for (unsigned i = 0; i < b->fixup_count; i++) {
+			unsigned v = DITTO_FIX_VALUE(f[i].code);
+			switch (DITTO_FIX_KIND(f[i].code)) {
+			case DITTO_FIX_OWNER: v = DNS_HDR_LEN; break;
+			case DITTO_FIX_DEPTH:
+				v = DNS_HDR_LEN + (unsigned)loff[labels - v];
+				break;
+			case DITTO_FIX_SELF:
+				v += DNS_HDR_LEN + (unsigned)len + 4u;
+				break;
+			default: v = ~0u; break;
+			}
+			if (v > DITTO_MAX_PTR ||
+			    dns_get16(d + f[i].pos) != (0xc000u | v))
+				return fail(c, DITTO_ECORRUPT, "RRset type %u: "
+					    "placed, but slot %u holds another "
+					    "pointer", rs->type, i);
+		}
+	}
+	return 0;
+}
+
 static int check_rrset(struct check *c, const struct ditto_rrset *rs,
 		       unsigned depth)
 {
@@ -571,10 +612,14 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 		       (DITTO_NODE_DELEG | DITTO_NODE_DNAME))))
 			return fail(c, DITTO_ECORRUPT, "node %u: bad cut", i);
 		unsigned depth = wild ? nd->labels - 1u : nd->labels;
-		for (uint32_t r = 0; r < nd->rrset_count; r++)
-			if ((rc = check_rrset(c, &img->rrsets[nd->rrsets + r],
-					      depth)) < 0)
+		for (uint32_t r = 0; r < nd->rrset_count; r++) {
+			const struct ditto_rrset *rs = &img->rrsets[nd->rrsets + r];
+			if ((rc = check_rrset(c, rs, depth)) < 0 ||
+			    ((rs->flags & DITTO_RRSET_PLACED) &&
+			     (rc = check_placed(c, rs, name, nd->name_len,
+						nd->labels)) < 0))
 				return prefix(c, rc, "node", i);
+		}
 		if ((rc = check_flags(c, img, nd)) < 0)
 			return prefix(c, rc, "node", i);
 		for (uint32_t r = 1; r < nd->rrset_count; r++)

@@ -151,6 +151,12 @@ _Static_assert(sizeof(struct ditto_node) == 64, "a node is one cache line");
 
 enum ditto_rrset_flags {
 	DITTO_RRSET_SIGNED = 1u << 0,	/* block_do carries RRSIGs */
+	/* The pointer slots of block and block_do already hold what their
+	 * fix-ups give in an answer for the node's own name, the block
+	 * copied right after the question (owner at offset 12): the answer
+	 * path copies them as they are then. Never on a wildcard's RRsets.
+	 * The loader checks every slot. */
+	DITTO_RRSET_PLACED = 1u << 1,
 };
 
 struct ditto_rrset {

@@ -180,6 +180,43 @@ static void test_compile_accepts_rfc3597_unknown_type_and_generic_rdata(void)
 	ditto_image_free(img);
 }
 
+/* An ordinary name's RRsets come placed: their pointer slots hold the
+ * answer's pointers (owner at 12, an rdata name's suffix in the question,
+ * a name earlier in the block); a wildcard's do not (the query name
+ * stands in for its owner). */
+static void test_compile_places_answers_for_own_names_not_wildcards(void)
+{
+	static const char text[] =
+		HEAD
+		"ns1 A 192.0.2.1\n"
+		"www MX 10 mail.www\n"
+		"www MX 20 mail.www\n"
+		"mail.www A 192.0.2.25\n"
+		"*.w A 192.0.2.4\n";
+	struct ditto_image *img = h_image(text, NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+	const struct ditto_rrset *mx = h_rrset(img, "www.example.", DNS_T_MX);
+	const struct ditto_rrset *w = h_rrset(img, "*.w.example.", DNS_T_A);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mx);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	CU_ASSERT_TRUE(mx->flags & DITTO_RRSET_PLACED);
+	CU_ASSERT_FALSE(w->flags & DITTO_RRSET_PLACED);
+	/* Question "www.example." at 12 (13 bytes), the block at 29: RR 1 is
+	 * owner c00c, 10 bytes, preference, then "mail" and a pointer to the
+	 * question's "www.example." (c00c); RR 2's name is all pointer to
+	 * RR 1's "mail.www.example." at 29 + 14. */
+	const struct ditto_block *b =
+		(const void *)(img->blocks + mx->block);
+	const uint8_t *d = ditto_block_data(b);
+	CU_ASSERT_EQUAL(dns_get16(d), 0xc00c);
+	CU_ASSERT_EQUAL(memcmp(d + 14, "\4mail", 5), 0);
+	CU_ASSERT_EQUAL(dns_get16(d + 19), 0xc00c);
+	CU_ASSERT_EQUAL(dns_get16(d + 21), 0xc00c);
+	CU_ASSERT_EQUAL(dns_get16(d + 21 + 14), 0xc000 | (29 + 14));
+	ditto_image_free(img);
+}
+
 static void test_compile_includes_existing_file(void)
 {
 	char path[] = "/tmp/ditto-include-XXXXXX";
@@ -448,6 +485,7 @@ int main(void)
 		T(test_compile_follows_dollar_origin_changes),
 		T(test_compile_applies_dollar_ttl_and_explicit_ttl),
 		T(test_compile_accepts_rfc3597_unknown_type_and_generic_rdata),
+		T(test_compile_places_answers_for_own_names_not_wildcards),
 		T(test_compile_includes_existing_file),
 		T(test_compile_refuses_zone_without_soa),
 		T(test_compile_refuses_second_soa_naming_its_line),

@@ -702,6 +702,46 @@ static void test_image_refuses_rrset_of_meta_type(void)
 	free(m);
 }
 
+/* The first placed RRset whose block has a fix-up. */
+static struct ditto_rrset *placed_with_fixup(uint8_t *m)
+{
+	uint32_t n = section_of(m, DITTO_SECT_RRSETS)->count;
+
+	for (uint32_t i = 0; i < n; i++)
+		if ((rrset_at(m, i)->flags & DITTO_RRSET_PLACED) &&
+		    block_at(m, rrset_at(m, i)->block)->fixup_count)
+			return rrset_at(m, i);
+	return rrset_at(m, 0);
+}
+
+/* The first RRset of the first wildcard node. */
+static struct ditto_rrset *wildcard_rrset(uint8_t *m)
+{
+	for (uint32_t i = 1; i < hdr_of(m)->node_count; i++)
+		if ((NODE(i)->flags & DITTO_NODE_WILDCARD) &&
+		    NODE(i)->rrset_count)
+			return rrset_at(m, NODE(i)->rrsets);
+	return rrset_at(m, 0);
+}
+
+static void test_image_sample_has_placed_and_unplaced_rrsets(void)
+{
+	SAMPLE();
+	uint8_t *m = copy_sample();
+	CU_ASSERT_TRUE(placed_with_fixup(m)->flags & DITTO_RRSET_PLACED);
+	CU_ASSERT_FALSE(wildcard_rrset(m)->flags & DITTO_RRSET_PLACED);
+	free(m);
+}
+
+HOSTILE(placed_slot_holds_another_pointer,
+	{
+		struct ditto_block *b = block_at(m, placed_with_fixup(m)->block);
+		uint8_t *d = (uint8_t *)(b + 1) +
+			     b->fixup_count * sizeof(struct ditto_fixup);
+		d[ditto_block_fixups(b)[0].pos + 1] ^= 1;
+	})
+HOSTILE(placed_flag_on_a_wildcard,
+	wildcard_rrset(m)->flags |= DITTO_RRSET_PLACED)
 HOSTILE(block_len_past_blocks,
 	block_at(m, rrset_at(m, 0)->block)->len = 0xffff)
 HOSTILE(block_fixup_count_huge,
@@ -851,6 +891,9 @@ int main(void)
 		T(test_image_refuses_hostile_rrset_extra_past_blocks),
 		T(test_image_refuses_hostile_rrsets_not_sorted_by_type),
 		T(test_image_refuses_rrset_of_meta_type),
+		T(test_image_sample_has_placed_and_unplaced_rrsets),
+		T(test_image_refuses_hostile_placed_slot_holds_another_pointer),
+		T(test_image_refuses_hostile_placed_flag_on_a_wildcard),
 		T(test_image_refuses_hostile_block_len_past_blocks),
 		T(test_image_refuses_hostile_block_fixup_count_huge),
 		T(test_image_refuses_hostile_fixup_pos_past_block_data),
