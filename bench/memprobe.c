@@ -1,0 +1,141 @@
+/* memprobe: what a random cache line costs on this machine, so that the
+ * engine's figures on zones larger than the caches can be read. It
+ * chases pointers through a buffer of S MiB (transparent huge pages, as
+ * the dataplane keeps images), each line visited once a round in a random
+ * order, with K chases interleaved: K = 1 is the latency of one miss, a
+ * larger K the rate at which the core can have lines fetched when it
+ * keeps K of them in flight, as the engine's burst does with its
+ * prefetches. One line per 4 KiB page (--page) keeps the lines few enough
+ * for the L2 and spreads them over pages: the cost of address translation.
+ *
+ *   memprobe [--mib S] [--chains K] [--page] [--accesses N] [--cpu C]
+ *
+ * Prints one RESULT line: mib, chains, page, ns_per_access.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define LINE 64
+#define PAGE 4096
+#define CHAINS_MAX 64
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--mib S] [--chains K] [--page] "
+		"[--accesses N] [--cpu C]\n", prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mib", required_argument, NULL, 'm' },
+		{ "chains", required_argument, NULL, 'k' },
+		{ "page", no_argument, NULL, 'p' },
+		{ "accesses", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t mib = 22, chains = 1, accesses = 20000000;
+	int cpu = 1, page = 0, o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': mib = strtoul(optarg, NULL, 0); break;
+		case 'k': chains = strtoul(optarg, NULL, 0); break;
+		case 'p': page = 1; break;
+		case 'n': accesses = strtoul(optarg, NULL, 0); break;
+		case 'c': cpu = atoi(optarg); break;
+		default: usage(argv[0]);
+		}
+	}
+	if (optind != argc || mib == 0 || mib > 65536 || chains == 0 ||
+	    chains > CHAINS_MAX || accesses == 0)
+		usage(argv[0]);
+
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		fprintf(stderr, "memprobe: cpu %d: %s (not pinned)\n", cpu,
+			strerror(errno));
+
+	size_t size = mib << 20, stride = page ? PAGE : LINE;
+	size_t n = size / stride;
+	uint8_t *buf = aligned_alloc(2u << 20, size);
+	size_t *order = malloc(n * sizeof(*order));
+	if (!buf || !order || n < chains) {
+		fprintf(stderr, "memprobe: out of memory\n");
+		return 1;
+	}
+	(void)madvise(buf, size, MADV_HUGEPAGE);
+	memset(buf, 0, size);
+
+	/* A random cycle through the n slots (Fisher-Yates); in page mode
+	 * each slot's line sits at a varying offset in its page, so the
+	 * lines do not all fall into the same cache sets. */
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = (size_t)(xorshift(&seed) % (i + 1));
+		size_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+#define AT(slot) ((slot) * stride + (page ? ((slot) % (PAGE / LINE)) * LINE : 0))
+	for (size_t i = 0; i < n; i++) {
+		size_t next = AT(order[(i + 1) % n]);
+		memcpy(buf + AT(order[i]), &next, sizeof(next));
+	}
+
+	size_t at[CHAINS_MAX];
+	for (size_t k = 0; k < chains; k++)
+		at[k] = AT(order[n / chains * k]);
+	size_t rounds = accesses / chains;
+	/* One pass first, so the timed part starts from a steady state. */
+	for (size_t r = 0; r < n / chains && r < rounds; r++)
+		for (size_t k = 0; k < chains; k++)
+			memcpy(&at[k], buf + at[k], sizeof(at[k]));
+	double t0 = now();
+	for (size_t r = 0; r < rounds; r++)
+		for (size_t k = 0; k < chains; k++)
+			memcpy(&at[k], buf + at[k], sizeof(at[k]));
+	double t1 = now();
+	size_t sink = 0;
+	for (size_t k = 0; k < chains; k++)
+		sink += at[k];
+
+	double ns = (t1 - t0) * 1e9 / (double)(rounds * chains);
+	printf("memprobe    %zu MiB, %zu %s, %zu chase%s in flight: %.1f ns "
+	       "an access\n", mib, n, page ? "lines one per 4 KiB page" :
+	       "lines", chains, chains == 1 ? "" : "s", ns);
+	printf("RESULT mib=%zu chains=%zu page=%d ns_per_access=%.2f "
+	       "sink=%zu\n", mib, chains, page, ns, sink & 1);
+	free(order);
+	free(buf);
+	return 0;
+}
