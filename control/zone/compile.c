@@ -905,31 +905,17 @@ static int bb_emit(struct compiler *c, const struct bbuf *b,
  * query name stands for it), a reference fix-up, a pointer past 14 bits. */
 static bool bb_place(const struct compiler *c, struct bbuf *b, uint32_t node)
 {
-	size_t len, loff[DITTO_MAX_LABELS + 1];
+	size_t len;
 	const uint8_t *name = node_name(c, node, &len);
 	unsigned labels = c->nodes[node].labels;
+	uint8_t loff[DITTO_MAX_LABELS + 1];
 
 	if (c->nodes[node].flags & DITTO_NODE_WILDCARD)
 		return false;
 	for (unsigned i = 0, off = 0; i <= labels; off += 1u + name[off])
-		loff[i++] = off;
+		loff[i++] = (uint8_t)off;
 	for (size_t i = 0; i < b->nfix; i++) {
-		unsigned v = DITTO_FIX_VALUE(b->fix[i].code);
-		switch (DITTO_FIX_KIND(b->fix[i].code)) {
-		case DITTO_FIX_OWNER:
-			v = DNS_HDR_LEN;
-			break;
-		case DITTO_FIX_DEPTH:
-			if (v > labels)
-				return false;
-			v = DNS_HDR_LEN + (unsigned)loff[labels - v];
-			break;
-		case DITTO_FIX_SELF:
-			v += DNS_HDR_LEN + (unsigned)len + 4u;
-			break;
-		default:
-			return false;
-		}
+		unsigned v = ditto_fix_placed(b->fix[i].code, loff, labels, len);
 		if (v > DITTO_MAX_PTR)
 			return false;
 		b->data[b->fix[i].pos] = (uint8_t)(0xc0 | v >> 8);

@@ -244,31 +244,22 @@ static int check_denial_block(struct check *c, uint32_t off)
 static int check_placed(struct check *c, const struct ditto_rrset *rs,
 			const uint8_t *name, size_t len, unsigned labels)
 {
-	size_t loff[DITTO_MAX_LABELS + 1];
+	uint8_t loff[DITTO_MAX_LABELS + 1];
 	uint32_t blocks[2] = { rs->block, rs->block_do };
 
 	if (name[0] == 1 && name[1] == '*')
 		return fail(c, DITTO_ECORRUPT, "RRset type %u: a wildcard's, "
 			    "placed", rs->type);
 	for (unsigned i = 0, off = 0; i <= labels; off += 1u + name[off])
-		loff[i++] = off;
+		loff[i++] = (uint8_t)off;
 	for (unsigned k = 0; k < 2; k++) {
 		const struct ditto_block *b =
 			(const void *)(c->img->blocks + blocks[k]);
 		const struct ditto_fixup *f = ditto_block_fixups(b);
 		const uint8_t *d = ditto_block_data(b);
 		for (unsigned i = 0; i < b->fixup_count; i++) {
-			unsigned v = DITTO_FIX_VALUE(f[i].code);
-			switch (DITTO_FIX_KIND(f[i].code)) {
-			case DITTO_FIX_OWNER: v = DNS_HDR_LEN; break;
-			case DITTO_FIX_DEPTH:
-				v = DNS_HDR_LEN + (unsigned)loff[labels - v];
-				break;
-			case DITTO_FIX_SELF:
-				v += DNS_HDR_LEN + (unsigned)len + 4u;
-				break;
-			default: v = ~0u; break;
-			}
+			unsigned v = ditto_fix_placed(f[i].code, loff, labels,
+						      len);
 			if (v > DITTO_MAX_PTR ||
 			    dns_get16(d + f[i].pos) != (0xc000u | v))
 				return fail(c, DITTO_ECORRUPT, "RRset type %u: "

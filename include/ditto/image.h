@@ -190,6 +190,30 @@ struct ditto_fixup {
 	uint16_t code;		/* DITTO_FIX_CODE(kind, value) */
 };
 
+/* What a fix-up of a main block gives when the block is placed (see
+ * DITTO_RRSET_PLACED): the answer for the block's own owner, a name of
+ * len bytes and labels labels whose label i starts at loff[i], right
+ * after its question. DITTO_MAX_PTR + 1 when no placed value exists. The
+ * compiler writes these values and the loader checks them. */
+static inline unsigned ditto_fix_placed(uint16_t code, const uint8_t *loff,
+					unsigned labels, size_t len)
+{
+	unsigned v = DITTO_FIX_VALUE(code);
+
+	switch (DITTO_FIX_KIND(code)) {
+	case DITTO_FIX_OWNER:
+		return 12;
+	case DITTO_FIX_DEPTH:
+		return v >= 1 && v <= labels ? 12u + loff[labels - v]
+					     : DITTO_MAX_PTR + 1u;
+	case DITTO_FIX_SELF:
+		v += 12u + (unsigned)len + 4u;
+		return v <= DITTO_MAX_PTR ? v : DITTO_MAX_PTR + 1u;
+	default:
+		return DITTO_MAX_PTR + 1u;
+	}
+}
+
 struct ditto_block {
 	uint16_t len;		/* bytes of wire data */
 	uint16_t rr_count;	/* RRs in the data */
