@@ -1257,8 +1257,14 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		qs += DITTO_BURST_MAX;
 		n -= DITTO_BURST_MAX;
 	}
-	for (unsigned i = 0; i < n; i++)
+	uint8_t chase[DITTO_BURST_MAX];
+	unsigned nchase = 0;
+	bool any_do = false;
+
+	for (unsigned i = 0; i < n; i++) {
 		prepare(&p[i], zones, qs[i].q, qs[i].qlen);
+		any_do |= p[i].qr.dnssec_ok;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct ditto_image *z = p[i].zone;
 		if (!z)
@@ -1311,24 +1317,24 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 			rs = ditto_node_rrset(z, nd, DNS_T_CNAME);
 			p[i].kind = KIND_CNAME;
 			p[i].chase = rs->target;
-			if (rs->target != DITTO_NONE)
+			if (rs->target != DITTO_NONE) {
 				__builtin_prefetch(&z->nodes[rs->target]);
+				chase[nchase++] = (uint8_t)i;
+			}
 		}
 		if (rs)
 			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
 							    : rs->block);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (p[i].chase == DITTO_NONE)
-			continue;
+	for (unsigned j = 0; j < nchase; j++) {
+		unsigned i = chase[j];
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_node *t = &z->nodes[p[i].chase];
 		__builtin_prefetch(z->names + t->name);
 		__builtin_prefetch(z->rrsets + t->rrsets);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (p[i].chase == DITTO_NONE)
-			continue;
+	for (unsigned j = 0; j < nchase; j++) {
+		unsigned i = chase[j];
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_rrset *rs = ditto_node_rrset(
 			z, &z->nodes[p[i].chase], p[i].qr.qtype);
@@ -1338,37 +1344,40 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 	}
 	/* NSEC3 denials with DO (NXDOMAIN, wildcard answers): the next
 	 * closer name is hashed and its bucket, entry and block fetched for
-	 * the whole burst, so their misses overlap. */
-	for (unsigned i = 0; i < n; i++) {
-		const struct ditto_image *z = p[i].zone;
-		if (likely(!p[i].qr.dnssec_ok) || !z || !z->nsec3 ||
-		    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
-			continue;
-		unsigned ce_labels;
-		if (p[i].ce && p[i].ce_node != DITTO_NONE)
-			ce_labels = z->nodes[p[i].ce_node].labels;
-		else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
-			ce_labels = z->hdr->apex_labels;	/* the apex */
-		else
-			continue;
-		p[i].nc_labels = (uint8_t)(ce_labels + 1u);
-		nsec3_hash_of(z, &p[i].c0, p[i].nc_labels, p[i].nc_hash);
-		__builtin_prefetch(z->nsec3_buckets + ditto_nsec3_bucket(
-			p[i].nc_hash, z->nsec3->bucket_bits));
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (!p[i].nc_labels)
-			continue;
-		const struct ditto_image *z = p[i].zone;
-		uint32_t k = ditto_nsec3_bucket(p[i].nc_hash,
-						z->nsec3->bucket_bits);
-		__builtin_prefetch(z->nsec3_entries + z->nsec3_buckets[k]);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (!p[i].nc_labels)
-			continue;
-		p[i].nc_block = nsec3_find(p[i].zone, p[i].nc_hash);
-		prefetch_block(p[i].zone, p[i].nc_block);
+	 * the whole burst, so their misses overlap. Only DO queries have
+	 * them. */
+	if (unlikely(any_do)) {
+		for (unsigned i = 0; i < n; i++) {
+			const struct ditto_image *z = p[i].zone;
+			if (likely(!p[i].qr.dnssec_ok) || !z || !z->nsec3 ||
+			    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
+				continue;
+			unsigned ce_labels;
+			if (p[i].ce && p[i].ce_node != DITTO_NONE)
+				ce_labels = z->nodes[p[i].ce_node].labels;
+			else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
+				ce_labels = z->hdr->apex_labels;	/* the apex */
+			else
+				continue;
+			p[i].nc_labels = (uint8_t)(ce_labels + 1u);
+			nsec3_hash_of(z, &p[i].c0, p[i].nc_labels, p[i].nc_hash);
+			__builtin_prefetch(z->nsec3_buckets + ditto_nsec3_bucket(
+				p[i].nc_hash, z->nsec3->bucket_bits));
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (!p[i].nc_labels)
+				continue;
+			const struct ditto_image *z = p[i].zone;
+			uint32_t k = ditto_nsec3_bucket(p[i].nc_hash,
+							z->nsec3->bucket_bits);
+			__builtin_prefetch(z->nsec3_entries + z->nsec3_buckets[k]);
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (!p[i].nc_labels)
+				continue;
+			p[i].nc_block = nsec3_find(p[i].zone, p[i].nc_hash);
+			prefetch_block(p[i].zone, p[i].nc_block);
+		}
 	}
 	/* Answer like with like: each query has its own buffer, so the order
 	 * is free, and runs of one kind keep the branch predictor right
