@@ -85,7 +85,10 @@ int main(int argc, char **argv)
 
 	size_t size = mib << 20, stride = page ? PAGE : LINE;
 	size_t n = size / stride;
-	uint8_t *buf = aligned_alloc(2u << 20, size);
+	/* C11 wants the size a multiple of the alignment: round it up, the
+	 * probe still walks only the first mib MiB. */
+	size_t huge = 2u << 20;
+	uint8_t *buf = aligned_alloc(huge, (size + huge - 1) / huge * huge);
 	size_t *order = malloc(n * sizeof(*order));
 	if (!buf || !order || n < chains) {
 		fprintf(stderr, "memprobe: out of memory\n");

@@ -535,6 +535,20 @@ static int check_denial(struct check *c, const struct ditto_image *img)
 	return 0;
 }
 
+/* The cut of node i (not the apex) as the compiler sets it. Its parent
+ * comes first in canonical order, so the parent's cut is already checked. */
+static uint32_t expected_cut(const struct ditto_image *img, uint32_t i)
+{
+	const struct ditto_node *nd = &img->nodes[i];
+	const struct ditto_node *p = &img->nodes[nd->parent];
+
+	if (p->cut != DITTO_NONE)
+		return p->cut;
+	if (p->flags & DITTO_NODE_DNAME)
+		return nd->parent;
+	return (nd->flags & DITTO_NODE_DELEG) ? i : DITTO_NONE;
+}
+
 static int check_nodes(struct check *c, const struct ditto_image *img)
 {
 	const struct ditto_image_hdr *h = img->hdr;
@@ -602,6 +616,15 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 		     !(img->nodes[nd->cut].flags &
 		       (DITTO_NODE_DELEG | DITTO_NODE_DNAME))))
 			return fail(c, DITTO_ECORRUPT, "node %u: bad cut", i);
+		/* And it is the one the compiler writes: the parent's cut, else
+		 * the parent when the parent owns a DNAME, else this node when
+		 * it is delegated. A cut at an unrelated node of the same depth
+		 * would send that node's NS or DNAME block, placed for its own
+		 * name, in answer to this one. */
+		if (i != 0 && nd->cut != expected_cut(img, i))
+			return fail(c, DITTO_ECORRUPT,
+				    "node %u: cut is not its own, its parent's "
+				    "or its DNAME parent", i);
 		unsigned depth = wild ? nd->labels - 1u : nd->labels;
 		for (uint32_t r = 0; r < nd->rrset_count; r++) {
 			const struct ditto_rrset *rs = &img->rrsets[nd->rrsets + r];

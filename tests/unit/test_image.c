@@ -654,6 +654,24 @@ HOSTILE(node_parent_out_of_range, NODE(1)->parent = hdr_of(m)->node_count)
 HOSTILE(node_parent_is_itself, NODE(1)->parent = 1)
 HOSTILE(apex_has_parent, NODE(0)->parent = 1)
 HOSTILE(node_cut_out_of_range, NODE(1)->cut = hdr_of(m)->node_count + 5)
+/* The delegated node's cut moved to another node that owns a DNAME at no
+ * greater depth: in range, flagged, shallow enough, but not an ancestor, so
+ * the DNAME block placed for that name would answer for this one. */
+static void cut_at_unrelated_node(uint8_t *m)
+{
+	uint32_t n = hdr_of(m)->node_count, deleg = 0, other = 0;
+
+	for (uint32_t i = 1; i < n; i++)
+		if ((NODE(i)->flags & DITTO_NODE_DELEG) && NODE(i)->cut == i)
+			deleg = deleg ? deleg : i;
+	for (uint32_t i = 1; i < n; i++)
+		if ((NODE(i)->flags & DITTO_NODE_DNAME) &&
+		    NODE(i)->labels <= NODE(deleg)->labels)
+			other = other ? other : i;
+	CU_ASSERT_TRUE_FATAL(deleg && other);
+	NODE(deleg)->cut = other;
+}
+HOSTILE(node_cut_is_not_an_ancestor, cut_at_unrelated_node(m))
 HOSTILE(node_wildcard_out_of_range,
 	NODE(0)->wildcard = hdr_of(m)->node_count)
 HOSTILE(node_rrsets_past_section,
@@ -894,6 +912,7 @@ int main(void)
 		T(test_image_sample_has_placed_and_unplaced_rrsets),
 		T(test_image_refuses_hostile_placed_slot_holds_another_pointer),
 		T(test_image_refuses_hostile_placed_flag_on_a_wildcard),
+		T(test_image_refuses_hostile_node_cut_is_not_an_ancestor),
 		T(test_image_refuses_hostile_block_len_past_blocks),
 		T(test_image_refuses_hostile_block_fixup_count_huge),
 		T(test_image_refuses_hostile_fixup_pos_past_block_data),
