@@ -9,8 +9,18 @@
  * for the L2 and spreads them over pages: the cost of address translation.
  *
  *   memprobe [--mib S] [--chains K] [--page] [--accesses N] [--cpu C]
+ *   memprobe --levels L [--burst B] [--mib S] [--accesses N] [--cpu C]
  *
  * Prints one RESULT line: mib, chains, page, ns_per_access.
+ *
+ * --levels: the engine's access pattern without the engine. The buffer
+ * is cut into L regions; a "query" reads one random line in each, the
+ * line in region k holding where its line in region k + 1 is (an index
+ * slot naming a node naming its RRsets naming a block). Queries go in
+ * bursts of B, staged as the engine's burst is: every query's line of
+ * one level is prefetched before any is read for the next. Prints ns a
+ * query: what the memory alone costs the engine's staging, to compare
+ * with the engine's time on a zone in cache and on one that is not.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,8 +55,57 @@ static uint64_t xorshift(uint64_t *s)
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--mib S] [--chains K] [--page] "
-		"[--accesses N] [--cpu C]\n", prog);
+		"[--accesses N] [--cpu C]\n"
+		"       %s --levels L [--burst B] [--mib S] [--accesses N] "
+		"[--cpu C]\n", prog, prog);
 	exit(2);
+}
+
+#define LEVELS_MAX 8
+#define BURST_MAX 256
+
+/* --levels: bursts of staged dependent reads, one line per region. */
+static int staged(uint8_t *buf, size_t size, size_t levels, size_t burst,
+		  size_t queries, size_t mib)
+{
+	size_t region = size / levels / LINE;	/* lines a region */
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+
+	/* Each line of a region but the last names a random line of the
+	 * next one (its byte offset in the buffer). */
+	for (size_t k = 0; k + 1 < levels; k++)
+		for (size_t i = 0; i < region; i++) {
+			size_t next = ((k + 1) * region +
+				       (size_t)(xorshift(&seed) % region)) * LINE;
+			memcpy(buf + (k * region + i) * LINE, &next,
+			       sizeof(next));
+		}
+
+	size_t at[BURST_MAX], sink = 0;
+	size_t bursts = queries / burst;
+	double t0 = 0;
+	for (size_t b = 0; b < bursts + bursts / 10; b++) {
+		if (b == bursts / 10)
+			t0 = now();	/* a tenth first, to a steady state */
+		for (size_t q = 0; q < burst; q++) {
+			at[q] = (size_t)(xorshift(&seed) % region) * LINE;
+			__builtin_prefetch(buf + at[q]);
+		}
+		for (size_t k = 1; k < levels; k++)
+			for (size_t q = 0; q < burst; q++) {
+				memcpy(&at[q], buf + at[q], sizeof(at[q]));
+				__builtin_prefetch(buf + at[q]);
+			}
+		for (size_t q = 0; q < burst; q++)
+			sink += buf[at[q] + 8];
+	}
+	double ns = (now() - t0) * 1e9 / (double)(bursts * burst);
+
+	printf("memprobe    %zu MiB in %zu regions, bursts of %zu: %.1f ns a "
+	       "query (%zu dependent lines)\n", mib, levels, burst, ns, levels);
+	printf("RESULT mib=%zu levels=%zu burst=%zu ns_per_query=%.2f "
+	       "sink=%zu\n", mib, levels, burst, ns, sink & 1);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -57,9 +116,12 @@ int main(int argc, char **argv)
 		{ "page", no_argument, NULL, 'p' },
 		{ "accesses", required_argument, NULL, 'n' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "levels", required_argument, NULL, 'l' },
+		{ "burst", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
-	size_t mib = 22, chains = 1, accesses = 20000000;
+	size_t mib = 22, chains = 1, accesses = 20000000, levels = 0,
+	       burst = 32;
 	int cpu = 1, page = 0, o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -69,11 +131,14 @@ int main(int argc, char **argv)
 		case 'p': page = 1; break;
 		case 'n': accesses = strtoul(optarg, NULL, 0); break;
 		case 'c': cpu = atoi(optarg); break;
+		case 'l': levels = strtoul(optarg, NULL, 0); break;
+		case 'b': burst = strtoul(optarg, NULL, 0); break;
 		default: usage(argv[0]);
 		}
 	}
 	if (optind != argc || mib == 0 || mib > 65536 || chains == 0 ||
-	    chains > CHAINS_MAX || accesses == 0)
+	    chains > CHAINS_MAX || accesses == 0 || levels > LEVELS_MAX ||
+	    burst == 0 || burst > BURST_MAX)
 		usage(argv[0]);
 
 	cpu_set_t set;
@@ -96,6 +161,13 @@ int main(int argc, char **argv)
 	}
 	(void)madvise(buf, size, MADV_HUGEPAGE);
 	memset(buf, 0, size);
+	if (levels) {
+		free(order);
+		int rc = staged(buf, size, levels, burst, accesses / levels,
+				mib);
+		free(buf);
+		return rc;
+	}
 
 	/* A random cycle through the n slots (Fisher-Yates); in page mode
 	 * each slot's line sits at a varying offset in its page, so the
