@@ -1793,9 +1793,11 @@ static int layout(struct compiler *c, struct ditto_compiled *out)
 	struct ditto_slot *index = (struct ditto_slot *)(void *)(img + off_index);
 	for (size_t i = 0; i < slots; i++)
 		index[i].node = DITTO_NONE;
+	struct ditto_index_key ikey;
+	ditto_index_key_init(&ikey, h.seed);
 	for (size_t i = 0; i < c->nnodes; i++) {
-		uint64_t hv = ditto_name_hash(h.seed, names + nodes[i].name,
-					      nodes[i].name_len);
+		uint64_t hv = ditto_index_hash(&ikey, names + nodes[i].name,
+					       nodes[i].name_len);
 		size_t k = hv & (slots - 1);
 		while (index[k].node != DITTO_NONE)
 			k = (k + 1) & (slots - 1);

@@ -692,8 +692,8 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		known = c->hint_rs;
 	} else
 		id = ditto_image_find_hashed(z, c->name, c->len, step == 0
-				? hash : ditto_name_hash(z->hdr->seed, c->name,
-							 c->len));
+				? hash : ditto_index_hash(&z->ikey, c->name,
+							  c->len));
 	const struct ditto_node *n, *cut = NULL;
 
 	if (likely(id != DITTO_NONE)) {
@@ -715,8 +715,8 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 			/* The burst hashed the parent already. */
 			uint64_t h = parent_hash && d == c->labels - 1u
 				? *parent_hash
-				: ditto_name_hash(z->hdr->seed, c->name + off,
-						  c->len - off);
+				: ditto_index_hash(&z->ikey, c->name + off,
+						   c->len - off);
 			uint32_t e = ditto_image_find_hashed(z, c->name + off,
 							     c->len - off, h);
 			if (e != DITTO_NONE) {
@@ -989,8 +989,8 @@ static void prepare(struct prep *p, const struct ditto_zone_table *zones,
 	if (unlikely(qr->qtype == DNS_T_DS) && p->zone)
 		p->zone = ds_zone(zones, p->zone, &p->c0);
 	if (likely(p->zone != NULL)) {
-		p->hash = ditto_name_hash(p->zone->hdr->seed, p->c0.name,
-					  p->c0.len);
+		p->hash = ditto_index_hash(&p->zone->ikey, p->c0.name,
+					   p->c0.len);
 		__builtin_prefetch(&p->zone->index[p->hash &
 						   p->zone->hdr->index_mask]);
 	}
@@ -1278,8 +1278,8 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		if (p[i].node == DITTO_NONE && p[i].c0.labels > z->hdr->apex_labels + 1u) {
 			const struct ctx *c = &p[i].c0;
 			size_t off = c->loff[1];
-			p[i].ce_hash = ditto_name_hash(z->hdr->seed, c->name + off,
-						       c->len - off);
+			p[i].ce_hash = ditto_index_hash(&z->ikey, c->name + off,
+							c->len - off);
 			__builtin_prefetch(&z->index[p[i].ce_hash &
 						     z->hdr->index_mask]);
 			p[i].ce = true;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ditto/hash.h"
 #include "ditto/image.h"
 #include "ditto/wire.h"
 
@@ -25,6 +26,7 @@ struct ditto_image {
 	const struct ditto_nsec3_hdr *nsec3;	/* NSEC3 zones, else NULL */
 	const struct ditto_nsec3_entry *nsec3_entries;
 	const uint32_t *nsec3_buckets;
+	struct ditto_index_key ikey;	/* the index's key, from hdr->seed */
 	void (*release)(void *mem, size_t size);	/* frees base, or NULL */
 	/* The zone expired (no primary confirmed it in time): its names
 	 * get SERVFAIL. Set by the dataplane's control thread while
@@ -70,7 +72,7 @@ static inline bool ditto_node_is(const struct ditto_image *img, uint32_t id,
 }
 
 /* The same for a name known to be at or below the apex, with its hash
- * (ditto_name_hash with the image's seed): the answer path's probe.
+ * (ditto_index_hash with the image's ikey): the answer path's probe.
  * Inline, as the RRset lookup below: both are on every answer's path. */
 static inline uint32_t ditto_image_find_hashed(const struct ditto_image *img,
 					       const uint8_t *name, size_t len,

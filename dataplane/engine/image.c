@@ -427,6 +427,7 @@ static int check_header(struct check *c, struct ditto_image *img)
 
 	img->nodes = (const void *)(img->base + sn->offset);
 	img->index = (const void *)(img->base + si->offset);
+	ditto_index_key_init(&img->ikey, h->seed);
 	img->names = img->base + find_section(h, DITTO_SECT_NAMES)->offset;
 	img->rrsets = (const void *)(img->base + sr->offset);
 	c->blocks = find_section(h, DITTO_SECT_BLOCKS);
@@ -790,6 +791,6 @@ uint32_t ditto_image_find(const struct ditto_image *img, const uint8_t *name,
 	if (!dns_name_is_sub(name, len, h->apex, h->apex_len))
 		return DITTO_NONE;
 	return ditto_image_find_hashed(img, name, len,
-				       ditto_name_hash(h->seed, name, len));
+				       ditto_index_hash(&img->ikey, name, len));
 }
 

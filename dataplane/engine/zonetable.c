@@ -40,6 +40,7 @@ static struct ditto_zone_table *table_build(struct ditto_image **zones,
 		free(t);
 		return NULL;
 	}
+	ditto_index_key_init(&t->key, t->seed);
 	t->count = count;
 	t->mask = (uint32_t)(slots - 1);
 	t->min_labels = 255;
@@ -56,7 +57,7 @@ static struct ditto_zone_table *table_build(struct ditto_image **zones,
 		}
 	for (size_t i = 0; i < count; i++) {
 		const struct ditto_image_hdr *h = zones[i]->hdr;
-		uint64_t hv = ditto_name_hash(t->seed, h->apex, h->apex_len);
+		uint64_t hv = ditto_index_hash(&t->key, h->apex, h->apex_len);
 		size_t k = hv & t->mask;
 		while (t->slots[k].zone != UINT32_MAX)
 			k = (k + 1) & t->mask;

@@ -12,6 +12,8 @@
 
 struct ditto_zone_table {
 	uint64_t seed[2];
+	struct ditto_index_key key;	/* from seed: apexes hashed as an
+					 * image's index hashes names */
 	size_t count;
 	uint32_t mask;
 	uint8_t min_labels, max_labels;
@@ -54,7 +56,7 @@ zone_table_match_labels(const struct ditto_zone_table *t, const uint8_t *name,
 	unsigned top = labels < t->max_labels ? labels : t->max_labels;
 	for (unsigned d = top + 1; d-- > t->min_labels;) {
 		size_t off = d == 0 ? len - 1 : loff[labels - d];
-		uint64_t hv = ditto_name_hash(t->seed, name + off, len - off);
+		uint64_t hv = ditto_index_hash(&t->key, name + off, len - off);
 		uint32_t tag = (uint32_t)(hv >> 32);
 		for (uint32_t i = (uint32_t)hv & t->mask;; i = (i + 1) & t->mask) {
 			uint32_t z = t->slots[i].zone;

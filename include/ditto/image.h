@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /*
- * Layout (format version 1). All integers are in host byte order; the
+ * Layout (format version 2). All integers are in host byte order; the
  * header carries an endianness marker and a loader refuses a foreign one.
  * Every offset is from the first byte of the image; every structure is
  * 4-byte aligned.
@@ -20,8 +20,9 @@
  *   |                           |  name, empty non-terminals included;
  *   |                           |  64 bytes, 64-byte aligned
  *   | INDEX  ditto_slot[m]      |  open-addressed hash index over node
- *   |                           |  names, m a power of two, keyed SipHash
- *   |                           |  with the per-image seed
+ *   |                           |  names, m a power of two, hashed with
+ *   |                           |  ditto_index_hash (ditto/hash.h) keyed
+ *   |                           |  by the per-image seed
  *   | NAMES  bytes              |  lowercase wire-format owner names
  *   | RRSETS ditto_rrset[k]     |  each node's RRsets, sorted by type
  *   | BLOCKS bytes              |  pre-rendered wire RRs (ditto_block)
@@ -60,7 +61,10 @@
  */
 
 #define DITTO_IMAGE_MAGIC	"DITTOIMG"
-#define DITTO_IMAGE_VERSION	1
+/* 2: the index hashed with NH (ditto_index_hash) instead of SipHash-1-3.
+ * A loader refuses any other version; ditto-control compiles a zone's
+ * saved contents again when its image does not load. */
+#define DITTO_IMAGE_VERSION	2
 #define DITTO_IMAGE_ENDIAN	0x01020304u
 #define DITTO_NONE		0xffffffffu
 
@@ -101,7 +105,7 @@ struct ditto_image_hdr {
 	uint16_t hdr_size;	/* sizeof(struct ditto_image_hdr) */
 	uint64_t size;		/* total bytes of the image */
 	uint64_t checksum;	/* ditto_image_checksum() with this field 0 */
-	uint64_t seed[2];	/* SipHash key of the INDEX */
+	uint64_t seed[2];	/* the INDEX's key (ditto_index_key_init) */
 	uint32_t serial;	/* SOA serial */
 	uint32_t flags;		/* enum ditto_image_flags */
 	uint32_t node_count;

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -456,6 +457,41 @@ def test_restart_of_the_dataplane_alone():
     for name, serial in (("a.test", 2), ("b.test", 7), ("c.test", 2), ("k.test", 2)):
         wait_for("%s serial %d after the dataplane restart" % (name, serial),
                  lambda: serial_served(name) == serial, timeout=20)
+
+
+def test_images_of_another_format_version_are_compiled_again_and_served():
+    # As after an upgrade that changes the image format: every image the
+    # dataplane and ditto-control keep says version 1 (the format before
+    # the NH index). The dataplane refuses them and serves nothing; the
+    # control process compiles each zone's saved contents again and
+    # publishes the new images.
+    stop_control()
+    run([LAB_SH, "stop"])
+    olds = []
+    for root, _, files in os.walk(os.path.join(LAB, "state")):
+        for f in files:
+            path = os.path.join(root, f)
+            if not f.endswith(".img"):
+                continue
+            with open(path, "r+b") as img:
+                head = img.read(14)
+                if head[:8] != b"DITTOIMG":
+                    continue
+                img.seek(12)
+                img.write(struct.pack("=H", 1))
+            olds.append(path)
+    expect(any("/dataplane/" in p for p in olds) and
+           any("/control/" in p for p in olds), olds)
+    run([LAB_SH, "start", "--keep-state", "--build", BUILD], timeout=120)
+    dplog = open(os.path.join(LAB, "dataplane.log")).read()
+    expect("image format version 1, this build reads 2" in dplog, dplog[-3000:])
+    expect("status: REFUSED" in served("a.test"), served("a.test"))
+    start_control()
+    for name, serial in (("a.test", 2), ("b.test", 7), ("c.test", 2), ("k.test", 2)):
+        wait_for("%s serial %d compiled again" % (name, serial),
+                 lambda: serial_served(name) == serial, timeout=20)
+    log = open(os.path.join(LAB, "control.log")).read()
+    expect("zone a.test.: image of serial 2 compiled again" in log, log[-3000:])
 
 
 def test_knot_as_a_downstream_secondary_takes_axfr_then_ixfr_from_ditto():

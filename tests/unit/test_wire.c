@@ -1,4 +1,5 @@
 /* Unit tests for the wire-format name helpers and the keyed hash. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +232,125 @@ static void test_name_hash_is_keyed_siphash13(void)
 			    ditto_name_hash(k1, n, len - 1));
 }
 
+/* The index hash as its comment in hash.h states it, a byte at a time:
+ * zero-padded 16-byte chunks, NH over their little-endian words, the
+ * keyed fold with the length. */
+static uint64_t index_hash_by_the_book(const struct ditto_index_key *key,
+				       const uint8_t *p, size_t len)
+{
+	typedef unsigned __int128 u128;
+	u128 acc = 0;
+
+	for (size_t c = 0; c * 16 < len; c++) {
+		uint8_t chunk[16] = { 0 };
+		size_t n = len - c * 16 < 16 ? len - c * 16 : 16;
+		uint64_t a = 0, b = 0;
+
+		memcpy(chunk, p + c * 16, n);
+		for (int i = 7; i >= 0; i--) {
+			a = a << 8 | chunk[i];
+			b = b << 8 | chunk[8 + i];
+		}
+		acc += (u128)(a + key->k[2 * c]) * (b + key->k[2 * c + 1]);
+	}
+	uint64_t lo = (uint64_t)acc, hi = (uint64_t)(acc >> 64);
+	u128 f = (u128)(lo ^ key->k[32] ^ (uint64_t)len << 56) *
+		 (hi ^ key->k[33]);
+	return (uint64_t)f ^ (uint64_t)(f >> 64);
+}
+
+static void test_index_hash_matches_its_definition_at_every_length(void)
+{
+	const uint64_t seed[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+	struct ditto_index_key key;
+	uint8_t buf[256 + 8];
+	uint64_t x = 88172645463325252ULL;
+	unsigned bad = 0;
+
+	ditto_index_key_init(&key, seed);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	/* Every length a name can have, at every alignment: the fast path's
+	 * tail loads must give the zero-padded chunk. */
+	for (size_t len = 0; len <= DITTO_MAX_NAME; len++)
+		for (size_t at = 0; at < 8; at++)
+			if (ditto_index_hash(&key, buf + at, len) !=
+			    index_hash_by_the_book(&key, buf + at, len) &&
+			    bad++ < 5)
+				printf("\n  length %zu at %zu differs\n", len, at);
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_index_hash_key_is_siphash24_of_the_word_number(void)
+{
+	const uint64_t seed[2] = { 7, 9 };
+	struct ditto_index_key key;
+
+	ditto_index_key_init(&key, seed);
+	for (unsigned i = 0; i < DITTO_INDEX_KEY_WORDS; i++) {
+		uint8_t w[8] = { (uint8_t)i };
+		CU_ASSERT_EQUAL(key.k[i], ditto_siphash(seed, w, 8, 2, 4));
+	}
+}
+
+static void test_index_hash_depends_on_key_length_and_every_byte(void)
+{
+	const uint64_t s1[2] = { 1, 2 }, s2[2] = { 1, 3 };
+	struct ditto_index_key k1, k2;
+	uint8_t n[256];
+	size_t len = wire("www.example.", n);
+
+	ditto_index_key_init(&k1, s1);
+	ditto_index_key_init(&k2, s2);
+	uint64_t h = ditto_index_hash(&k1, n, len);
+	CU_ASSERT_NOT_EQUAL(h, ditto_index_hash(&k2, n, len));
+	/* A zero byte more is another name (the length is in the fold). */
+	n[len] = 0;
+	CU_ASSERT_NOT_EQUAL(h, ditto_index_hash(&k1, n, len + 1));
+	for (size_t i = 0; i < len; i++) {
+		n[i] ^= 0x20;
+		CU_ASSERT_NOT_EQUAL(h, ditto_index_hash(&k1, n, len));
+		n[i] ^= 0x20;
+	}
+}
+
+/* 100000 names of one shape, as a large zone has them, into an index of
+ * 2^18 slots (the compiler's load): probe runs stay short (21 with this
+ * seed when written; random placement gives some tens at this load). */
+static void test_index_hash_spreads_similar_names(void)
+{
+	const uint64_t seed[2] = { 0x5eed, 0xc0ffee };
+	struct ditto_index_key key;
+	enum { SLOTS = 1 << 18, NAMES = 100000 };
+	uint8_t *used = calloc(SLOTS, 1);
+	unsigned longest = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(used);
+	ditto_index_key_init(&key, seed);
+	for (unsigned i = 0; i < NAMES; i++) {
+		char text[64];
+		uint8_t n[256];
+		snprintf(text, sizeof(text), "host%u.region-%u.bench.example.",
+			 i, i % 500);
+		size_t len = wire(text, n);
+		unsigned k = (unsigned)ditto_index_hash(&key, n, len) &
+			     (SLOTS - 1), probes = 1;
+		while (used[k]) {
+			k = (k + 1) & (SLOTS - 1);
+			probes++;
+		}
+		used[k] = 1;
+		if (probes > longest)
+			longest = probes;
+	}
+	free(used);
+	if (longest > 64)
+		printf("\n  longest probe %u\n", longest);
+	CU_ASSERT_TRUE(longest <= 64);
+}
+
 int main(void)
 {
 	static const struct h_test tests[] = {
@@ -248,6 +368,10 @@ int main(void)
 		T(test_get_put_round_trip_network_order),
 		T(test_siphash24_matches_reference_vectors),
 		T(test_name_hash_is_keyed_siphash13),
+		T(test_index_hash_matches_its_definition_at_every_length),
+		T(test_index_hash_key_is_siphash24_of_the_word_number),
+		T(test_index_hash_depends_on_key_length_and_every_byte),
+		T(test_index_hash_spreads_similar_names),
 #undef T
 	};
 	return h_run("wire", tests, sizeof(tests) / sizeof(tests[0]));
