@@ -65,8 +65,8 @@ static void usage(const char *prog)
 #define BURST_MAX 256
 
 /* --levels: bursts of staged dependent reads, one line per region. */
-static int staged(uint8_t *buf, size_t size, size_t levels, size_t burst,
-		  size_t queries, size_t mib)
+static void staged(uint8_t *buf, size_t size, size_t levels, size_t burst,
+		   size_t queries, size_t mib)
 {
 	size_t region = size / levels / LINE;	/* lines a region */
 	uint64_t seed = 0x2545f4914f6cdd1dULL;
@@ -105,7 +105,6 @@ static int staged(uint8_t *buf, size_t size, size_t levels, size_t burst,
 	       "query (%zu dependent lines)\n", mib, levels, burst, ns, levels);
 	printf("RESULT mib=%zu levels=%zu burst=%zu ns_per_query=%.2f "
 	       "sink=%zu\n", mib, levels, burst, ns, sink & 1);
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -163,10 +162,9 @@ int main(int argc, char **argv)
 	memset(buf, 0, size);
 	if (levels) {
 		free(order);
-		int rc = staged(buf, size, levels, burst, accesses / levels,
-				mib);
+		staged(buf, size, levels, burst, accesses / levels, mib);
 		free(buf);
-		return rc;
+		return 0;
 	}
 
 	/* A random cycle through the n slots (Fisher-Yates); in page mode

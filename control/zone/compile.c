@@ -593,9 +593,8 @@ static void check_nodes(struct compiler *c)
 		if (i == 0)
 			continue;
 		const struct cnode *p = &c->nodes[n->parent];
-		uint32_t inherited = p->cut != DITTO_NONE ? p->cut
-				   : (p->flags & DITTO_NODE_DNAME) ? n->parent
-								   : DITTO_NONE;
+		uint32_t inherited = ditto_cut_inherited(p->cut, p->flags,
+							 n->parent);
 		if (inherited != DITTO_NONE) {
 			n->cut = inherited;
 			n->flags |= DITTO_NODE_GLUE;

@@ -542,11 +542,10 @@ static uint32_t expected_cut(const struct ditto_image *img, uint32_t i)
 {
 	const struct ditto_node *nd = &img->nodes[i];
 	const struct ditto_node *p = &img->nodes[nd->parent];
+	uint32_t cut = ditto_cut_inherited(p->cut, p->flags, nd->parent);
 
-	if (p->cut != DITTO_NONE)
-		return p->cut;
-	if (p->flags & DITTO_NODE_DNAME)
-		return nd->parent;
+	if (cut != DITTO_NONE)
+		return cut;
 	return (nd->flags & DITTO_NODE_DELEG) ? i : DITTO_NONE;
 }
 
@@ -610,22 +609,18 @@ static int check_nodes(struct check *c, const struct ditto_image *img)
 		    (nd->wildcard >= n || img->nodes[nd->wildcard].parent != i ||
 		     !(img->nodes[nd->wildcard].flags & DITTO_NODE_WILDCARD)))
 			return fail(c, DITTO_ECORRUPT, "node %u: bad wildcard", i);
-		/* A cut is this node or an ancestor, so its labels fit the
-		 * query name's context map. */
-		if (nd->cut != DITTO_NONE &&
-		    (nd->cut >= n || img->nodes[nd->cut].labels > nd->labels ||
-		     !(img->nodes[nd->cut].flags &
-		       (DITTO_NODE_DELEG | DITTO_NODE_DNAME))))
-			return fail(c, DITTO_ECORRUPT, "node %u: bad cut", i);
-		/* And it is the one the compiler writes: the parent's cut, else
-		 * the parent when the parent owns a DNAME, else this node when
-		 * it is delegated. A cut at an unrelated node of the same depth
-		 * would send that node's NS or DNAME block, placed for its own
-		 * name, in answer to this one. */
+		/* The cut is the one the compiler writes: the parent's cut,
+		 * else the parent when the parent owns a DNAME, else this node
+		 * when it is delegated (the apex has none, checked above). By
+		 * induction over the parents it is then this node or an
+		 * ancestor flagged DELEG or DNAME: in range, and its labels
+		 * fit the query name's context map. A cut at an unrelated
+		 * node of the same depth would send that node's NS or DNAME
+		 * block, placed for its own name, in answer to this one. */
 		if (i != 0 && nd->cut != expected_cut(img, i))
 			return fail(c, DITTO_ECORRUPT,
-				    "node %u: cut is not its own, its parent's "
-				    "or its DNAME parent", i);
+				    "node %u: bad cut (not its own, its "
+				    "parent's or its DNAME parent)", i);
 		unsigned depth = wild ? nd->labels - 1u : nd->labels;
 		for (uint32_t r = 0; r < nd->rrset_count; r++) {
 			const struct ditto_rrset *rs = &img->rrsets[nd->rrsets + r];

@@ -19,6 +19,23 @@
 		v2 = DITTO_ROTL(v2, 32);                                      \
 	} while (0)
 
+/* The last 1 to 7 bytes of a message as one little-endian word
+ * (little-endian hosts only, see image.h), read by loads of their own
+ * sizes: a byte-wise copy into a word costs a failed store-to-load
+ * forward and a mispredicted loop. */
+static inline uint64_t ditto_tail7(const uint8_t *p, size_t left)
+{
+	if (left >= 4) {
+		uint32_t lo, hi;
+
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + left - 4, 4);
+		return lo | (uint64_t)hi << (8 * (left - 4));
+	}
+	return p[0] | (uint64_t)p[left / 2] << (8 * (left / 2)) |
+	       (uint64_t)p[left - 1] << (8 * (left - 1));
+}
+
 /* SipHash with c compression and d finalization rounds. */
 static inline uint64_t ditto_siphash(const uint64_t key[2], const void *data,
 				     size_t len, int c, int d)
@@ -39,22 +56,12 @@ static inline uint64_t ditto_siphash(const uint64_t key[2], const void *data,
 			DITTO_SIPROUND;
 		v0 ^= m;
 	}
-	/* The last 0-7 bytes as one little-endian word (little-endian hosts
-	 * only, see image.h), read in whole words: a byte-wise copy into m
-	 * costs a failed store-to-load forward and a mispredicted loop. */
+	/* The last 0-7 bytes as one little-endian word. */
 	if (len >= 8) {
 		memcpy(&m, end + left - 8, 8);	/* ends at the last byte */
 		m = left ? m >> (64 - 8 * left) : 0;
-	} else if (left >= 4) {
-		uint32_t lo, hi;
-		memcpy(&lo, p, 4);
-		memcpy(&hi, p + left - 4, 4);
-		m = lo | (uint64_t)hi << (8 * (left - 4));
-	} else if (left) {
-		m = p[0] | (uint64_t)p[left / 2] << (8 * (left / 2)) |
-		    (uint64_t)p[left - 1] << (8 * (left - 1));
 	} else {
-		m = 0;
+		m = left ? ditto_tail7(p, left) : 0;
 	}
 	b |= m;
 	v3 ^= b;
@@ -82,9 +89,11 @@ static inline uint64_t ditto_name_hash(const uint64_t key[2],
  * The name (at most 255 bytes) is read as 16-byte chunks, the last one
  * zero-padded; chunk i adds (a + K[2i]) * (b + K[2i+1]) to a 128-bit sum,
  * a and b its two little-endian words, all mod 2^64 and the product in
- * 128 bits. For a random key two different chunk sequences collide with
- * probability 2^-64 at most. The 128-bit sum (lo, hi) and the length
- * then go through one more keyed multiply, folded to 64 bits:
+ * 128 bits. For a random key two different names of the same length
+ * collide in that sum with probability 2^-64 at most; for names of
+ * different lengths the length enters the fold, and no bound is claimed.
+ * The 128-bit sum (lo, hi) and the length then go through one more keyed
+ * multiply, folded to 64 bits:
  * (lo ^ K[32] ^ len << 56) * (hi ^ K[33]), high half xor low half. The 34
  * key words are drawn from the image's 128-bit seed with SipHash-2-4
  * (ditto_index_key_init), once when an image is compiled or opened.
@@ -113,21 +122,6 @@ static inline void ditto_index_key_init(struct ditto_index_key *key,
 	}
 }
 
-/* The last 1..7 bytes of a name as one little-endian word, by loads of
- * their own sizes (no byte loop; see ditto_siphash). */
-static inline uint64_t ditto_tail7(const uint8_t *p, size_t left)
-{
-	if (left >= 4) {
-		uint32_t lo, hi;
-
-		memcpy(&lo, p, 4);
-		memcpy(&hi, p + left - 4, 4);
-		return lo | (uint64_t)hi << (8 * (left - 4));
-	}
-	return p[0] | (uint64_t)p[left / 2] << (8 * (left / 2)) |
-	       (uint64_t)p[left - 1] << (8 * (left - 1));
-}
-
 static inline uint64_t ditto_index_hash(const struct ditto_index_key *key,
 					const uint8_t *name, size_t len)
 {
@@ -153,12 +147,9 @@ static inline uint64_t ditto_index_hash(const struct ditto_index_key *key,
 			u128 t = ((u128)w1 << 64 | w0) >> (8 * (16 - left));
 			a = (uint64_t)t;
 			b = (uint64_t)(t >> 64);
-		} else if (left > 8) {
+		} else if (left >= 8) {
 			memcpy(&a, name, 8);
-			b = ditto_tail7(name + 8, left - 8);
-		} else if (left == 8) {
-			memcpy(&a, name, 8);
-			b = 0;
+			b = left > 8 ? ditto_tail7(name + 8, left - 8) : 0;
 		} else {
 			a = ditto_tail7(name, left);
 			b = 0;

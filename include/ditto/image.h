@@ -130,6 +130,19 @@ enum ditto_node_flags {
 	DITTO_NODE_ENT = 1u << 5,	/* empty non-terminal */
 };
 
+/* The cut a node (not the apex) inherits from its parent: the parent's
+ * cut, else the parent itself when it owns a DNAME, else none (the node
+ * is then its own cut when delegated). One definition for the compiler
+ * that sets a node's cut and the loader that checks it. */
+static inline uint32_t ditto_cut_inherited(uint32_t parent_cut,
+					   unsigned parent_flags,
+					   uint32_t parent)
+{
+	if (parent_cut != DITTO_NONE)
+		return parent_cut;
+	return (parent_flags & DITTO_NODE_DNAME) ? parent : DITTO_NONE;
+}
+
 #define DITTO_NODE_REL 32	/* bytes of a node's name kept in the node */
 
 /* One cache line: the hash probe's name comparison needs nothing else for
