@@ -115,6 +115,14 @@ static inline void lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
 		memcpy(&x, src + n - 8, 8);
 		x = lower8(x);
 		memcpy(dst + n - 8, &x, 8);
+	} else if (n >= 4) {
+		uint32_t h, t;
+		memcpy(&h, src, 4);
+		memcpy(&t, src + n - 4, 4);
+		h = (uint32_t)lower8(h);
+		t = (uint32_t)lower8(t);
+		memcpy(dst, &h, 4);
+		memcpy(dst + n - 4, &t, 4);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			dst[i] = dns_lower(src[i]);
@@ -349,11 +357,12 @@ static bool put_negative(struct resp *r, const struct ditto_image *z,
 }
 
 /* Read the name at pos in the response (it may be compressed) into a new
- * context. Pointers must lead backwards, so the walk ends. */
+ * context. Pointers must lead backwards, so the walk ends. The labels
+ * between two pointers lie together: each such run is copied at once. */
 static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			    size_t pos)
 {
-	size_t n = 0;
+	size_t n = 0, run = 0, from = pos;	/* the run: from, to name + run */
 	unsigned labels = 0;
 
 	for (;;) {
@@ -366,7 +375,9 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			size_t np = (size_t)(l & 0x3f) << 8 | pkt[pos + 1];
 			if (np >= pos)
 				return false;
-			pos = np;
+			lower_copy(c->name + run, pkt + from, n - run);
+			pos = from = np;
+			run = n;
 			continue;
 		}
 		if (l > 63)
@@ -377,13 +388,12 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 			return false;
 		c->loff[labels] = (uint8_t)n;
 		c->pos[labels++] = (uint16_t)pos;
-		lower_copy(c->name + n, pkt + pos, 1u + l);
 		n += 1u + l;
 		pos += 1u + l;
 	}
 	c->loff[labels] = (uint8_t)n;	/* the root label */
 	c->pos[labels] = (uint16_t)pos;
-	c->name[n++] = 0;
+	lower_copy(c->name + run, pkt + from, ++n - run);
 	c->len = (uint8_t)n;
 	c->labels = (uint8_t)labels;
 	c->hint = DITTO_NONE;
@@ -1024,6 +1034,19 @@ static void answer_query(struct resp *r, const struct prep *p,
 		return;
 	}
 	r->aa = true;
+	/* Most queries: the burst found the name's node and its RRset of the
+	 * query type, and no cut or DNAME governs the name. The answer is
+	 * that RRset (lookup and answer_node would come to it, step 0). */
+	if (likely(p->kind == KIND_RRSET) &&
+	    likely(z->nodes[p->node].cut == DITTO_NONE) &&
+	    likely(ditto_node_is(z, p->node, p->c0.name, p->c0.len))) {
+		if (!put_rrset(r, z, p->c0.hint_rs, &p->c0, DNS_HDR_LEN,
+			       p->qr.dnssec_ok, &r->an, NULL)) {
+			r->tc = true;
+			return;
+		}
+		goto additional;
+	}
 	for (unsigned step = 0;; step++) {
 		const struct ctx *c = step == 0 ? &p->c0 : &chain[step - 1];
 		struct ctx *next = &chain[step];
@@ -1048,6 +1071,7 @@ static void answer_query(struct resp *r, const struct prep *p,
 		r->tc = true;
 		return;
 	}
+additional:
 	for (unsigned i = 0; i < r->nextra; i++) {
 		const struct pending *e = &r->extra[i];
 		unsigned n = put_block_rrs(r, e->b, e->owner, e->ctx, e->ref);
@@ -1217,20 +1241,26 @@ size_t ditto_answer_to_badcookie(uint8_t *r, size_t len)
 	return qend + len - at;
 }
 
-/* The node an index probe would find first, prefetched. */
+/* The node an index probe finds for hash, prefetched (nodes[0] when
+ * none). Most probes end at their first slot, with the tag or an empty
+ * slot: that case has no branch of its own, as a burst's queries mix
+ * names that are nodes with names that are not. */
 static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
 {
 	uint32_t mask = z->hdr->index_mask, tag = (uint32_t)(hash >> 32);
+	uint32_t k = (uint32_t)hash & mask;
+	uint32_t node = z->index[k].node;
 
-	for (uint32_t k = (uint32_t)hash & mask;; k = (k + 1) & mask) {
-		const struct ditto_slot *s = &z->index[k];
-		if (s->node == DITTO_NONE)
-			return DITTO_NONE;
-		if (s->hash == tag) {
-			__builtin_prefetch(&z->nodes[s->node]);
-			return s->node;
+	if (unlikely((z->index[k].hash != tag) & (node != DITTO_NONE))) {
+		for (k = (k + 1) & mask;; k = (k + 1) & mask) {
+			const struct ditto_slot *s = &z->index[k];
+			node = s->node;
+			if (node == DITTO_NONE || s->hash == tag)
+				break;
 		}
 	}
+	__builtin_prefetch(&z->nodes[node == DITTO_NONE ? 0 : node]);
+	return node;
 }
 
 /* A block's first two lines: its header, fix-ups and the start of the
@@ -1245,7 +1275,10 @@ static inline void prefetch_block(const struct ditto_image *z, uint32_t off)
 }
 
 /* A burst in stages, so each query's dependent loads (index slot, node,
- * name and RRsets, block) are prefetched while the others are worked on. */
+ * name and RRsets, block) are prefetched while the others are worked on.
+ * Each stage walks a list of the queries it concerns, made without a
+ * branch by the stage before: a burst mixes kinds, and a test per query
+ * of which kind it is would be mispredicted often. */
 void ditto_answer_burst(const struct ditto_zone_table *zones,
 			const struct ditto_answer_cfg *cfg,
 			struct ditto_query *qs, unsigned n, unsigned flags)
@@ -1257,56 +1290,71 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		qs += DITTO_BURST_MAX;
 		n -= DITTO_BURST_MAX;
 	}
-	uint8_t chase[DITTO_BURST_MAX];
-	unsigned nchase = 0;
+	uint8_t chase[DITTO_BURST_MAX], zoned[DITTO_BURST_MAX],
+		found[DITTO_BURST_MAX], missed[DITTO_BURST_MAX],
+		deep[DITTO_BURST_MAX];
+	unsigned nchase = 0, nzoned = 0, nfound = 0, nmissed = 0, ndeep = 0;
 	bool any_do = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		prepare(&p[i], zones, qs[i].q, qs[i].qlen);
 		any_do |= p[i].qr.dnssec_ok;
+		zoned[nzoned] = (uint8_t)i;
+		nzoned += p[i].zone != NULL;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned j = 0; j < nzoned; j++) {
+		unsigned i = zoned[j];
+		uint32_t node = probe_prefetch(p[i].zone, p[i].hash);
+		bool none = node == DITTO_NONE;
+		p[i].node = node;
+		p[i].c0.hint = node;
+		p[i].kind = none ? KIND_NO_NODE : KIND_OTHER;
+		found[nfound] = missed[nmissed] = (uint8_t)i;
+		nfound += !none;
+		nmissed += none;
+	}
+	/* Not a node: the answer will look for the closest encloser
+	 * (NXDOMAIN, wildcard, referral), starting with the parent. */
+	for (unsigned j = 0; j < nmissed; j++) {
+		unsigned i = missed[j];
+		deep[ndeep] = (uint8_t)i;
+		ndeep += p[i].c0.labels > p[i].zone->hdr->apex_labels + 1u;
+	}
+	for (unsigned j = 0; j < ndeep; j++) {
+		unsigned i = deep[j];
 		const struct ditto_image *z = p[i].zone;
-		if (!z)
+		const struct ctx *c = &p[i].c0;
+		size_t off = c->loff[1];
+		p[i].ce_hash = ditto_index_hash(&z->ikey, c->name + off,
+						c->len - off);
+		__builtin_prefetch(&z->index[p[i].ce_hash & z->hdr->index_mask]);
+		p[i].ce = true;
+	}
+	for (unsigned j = 0; j < ndeep; j++) {
+		unsigned i = deep[j];
+		p[i].ce_node = probe_prefetch(p[i].zone, p[i].ce_hash);
+	}
+	for (unsigned j = 0; j < nfound; j++) {
+		unsigned i = found[j];
+		const struct ditto_image *z = p[i].zone;
+		__builtin_prefetch(z->rrsets + z->nodes[p[i].node].rrsets);
+	}
+	for (unsigned j = 0; j < ndeep; j++) {
+		unsigned i = deep[j];
+		const struct ditto_image *z = p[i].zone;
+		if (p[i].ce_node == DITTO_NONE)
 			continue;
-		p[i].node = probe_prefetch(z, p[i].hash);
-		p[i].c0.hint = p[i].node;
-		if (p[i].node == DITTO_NONE)
-			p[i].kind = KIND_NO_NODE;
-		/* Not a node: the answer will look for the closest encloser
-		 * (NXDOMAIN, wildcard, referral), starting with the parent. */
-		if (p[i].node == DITTO_NONE && p[i].c0.labels > z->hdr->apex_labels + 1u) {
-			const struct ctx *c = &p[i].c0;
-			size_t off = c->loff[1];
-			p[i].ce_hash = ditto_index_hash(&z->ikey, c->name + off,
-							c->len - off);
-			__builtin_prefetch(&z->index[p[i].ce_hash &
-						     z->hdr->index_mask]);
-			p[i].ce = true;
+		/* The parent decides: wildcard, cut or NXDOMAIN. */
+		const struct ditto_node *ce = &z->nodes[p[i].ce_node];
+		if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME))
+			p[i].kind = KIND_CUT;
+		else if (ce->wildcard != DITTO_NONE) {
+			p[i].kind = KIND_WILDCARD;
+			__builtin_prefetch(&z->nodes[ce->wildcard]);
 		}
 	}
-	for (unsigned i = 0; i < n; i++)
-		if (p[i].ce)
-			p[i].ce_node = probe_prefetch(p[i].zone, p[i].ce_hash);
-	for (unsigned i = 0; i < n; i++) {
-		const struct ditto_image *z = p[i].zone;
-		if (p[i].node != DITTO_NONE) {
-			const struct ditto_node *nd = &z->nodes[p[i].node];
-			__builtin_prefetch(z->rrsets + nd->rrsets);
-		} else if (p[i].ce && p[i].ce_node != DITTO_NONE) {
-			/* The parent decides: wildcard, cut or NXDOMAIN. */
-			const struct ditto_node *ce = &z->nodes[p[i].ce_node];
-			if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME))
-				p[i].kind = KIND_CUT;
-			else if (ce->wildcard != DITTO_NONE) {
-				p[i].kind = KIND_WILDCARD;
-				__builtin_prefetch(&z->nodes[ce->wildcard]);
-			}
-		}
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (p[i].node == DITTO_NONE)
-			continue;
+	for (unsigned j = 0; j < nfound; j++) {
+		unsigned i = found[j];
 		const struct ditto_image *z = p[i].zone;
 		const struct ditto_node *nd = &z->nodes[p[i].node];
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
