@@ -29,6 +29,16 @@ struct ctx {
 	uint32_t hint;		/* node the image says this name is, or NONE */
 	const struct ditto_rrset *hint_rs; /* the hint's RRset of the query
 				 * type when the burst found it, or NULL */
+	bool probed;		/* hint is what the burst's index probe found:
+				 * the first slot with the name's tag, or none
+				 * before an empty slot (NONE: no such node) */
+};
+
+/* A name's index probe made by the burst: its hash, and the node of the
+ * first slot with its tag, NONE when an empty slot came first. */
+struct probe {
+	uint64_t hash;
+	uint32_t node;
 };
 
 /* Where the suffix of d labels of c's name is in the packet. */
@@ -398,6 +408,7 @@ static bool ctx_from_packet(struct ctx *c, const uint8_t *pkt, size_t len,
 	c->labels = (uint8_t)labels;
 	c->hint = DITTO_NONE;
 	c->hint_rs = NULL;
+	c->probed = false;
 	return true;
 }
 
@@ -689,7 +700,7 @@ static enum step answer_node(struct resp *r, const struct ditto_image *z,
 static enum step lookup(struct resp *r, const struct ditto_image *z,
 			const struct ctx *c, struct ctx *next,
 			const struct query *qr, unsigned step, uint64_t hash,
-			const uint64_t *parent_hash, struct ditto_answer_info *info)
+			const struct probe *parent, struct ditto_answer_info *info)
 {
 	uint32_t id;
 	const struct ditto_rrset *known = NULL;
@@ -700,7 +711,9 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 	if (c->hint != DITTO_NONE && ditto_node_is(z, c->hint, c->name, c->len)) {
 		id = c->hint;
 		known = c->hint_rs;
-	} else
+	} else if (c->probed && c->hint == DITTO_NONE)
+		id = DITTO_NONE;	/* the probe met an empty slot first */
+	else
 		id = ditto_image_find_hashed(z, c->name, c->len, step == 0
 				? hash : ditto_index_hash(&z->ikey, c->name,
 							  c->len));
@@ -722,13 +735,23 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 		n = &z->nodes[0];
 		for (unsigned d = c->labels - 1u; d > apex; d--) {
 			size_t off = c->loff[c->labels - d];
-			/* The burst hashed the parent already. */
-			uint64_t h = parent_hash && d == c->labels - 1u
-				? *parent_hash
-				: ditto_index_hash(&z->ikey, c->name + off,
-						   c->len - off);
-			uint32_t e = ditto_image_find_hashed(z, c->name + off,
-							     c->len - off, h);
+			uint32_t e;
+			if (parent && d == c->labels - 1u) {
+				/* The burst probed for the parent already: its
+				 * finding stands unless it is another name
+				 * with the same tag. */
+				e = parent->node;
+				if (e != DITTO_NONE &&
+				    !ditto_node_is(z, e, c->name + off, c->len - off))
+					e = ditto_image_find_hashed(
+						z, c->name + off, c->len - off,
+						parent->hash);
+			} else {
+				e = ditto_image_find_hashed(
+					z, c->name + off, c->len - off,
+					ditto_index_hash(&z->ikey, c->name + off,
+							 c->len - off));
+			}
 			if (e != DITTO_NONE) {
 				n = &z->nodes[e];
 				ce = e;
@@ -913,8 +936,7 @@ struct prep {
 	uint32_t node;		/* candidate node from the index, or NONE */
 	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
 	uint8_t kind;		/* enum kind: the path its answer will take */
-	uint64_t ce_hash;	/* of the parent name, when ce */
-	uint32_t ce_node;	/* the parent's node from the index, or NONE */
+	struct probe ce_probe;	/* of the parent name, when ce */
 	bool ce;		/* the name is no node: its parent is wanted */
 	/* NSEC3 with DO, the name no node and its closest encloser known:
 	 * the next closer name's hash, bucket and covering NSEC3's block */
@@ -959,6 +981,7 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 	p->node = DITTO_NONE;
 	p->c0.hint = DITTO_NONE;
 	p->c0.hint_rs = NULL;
+	p->c0.probed = false;
 	p->chase = DITTO_NONE;
 	p->kind = KIND_OTHER;
 	p->ce = false;
@@ -1056,7 +1079,7 @@ static void answer_query(struct resp *r, const struct prep *p,
 		struct ctx *next = &chain[step];
 		enum step s = lookup(r, z, c, next, &p->qr, step,
 				     step == 0 ? p->hash : 0,
-				     step == 0 && p->ce ? &p->ce_hash : NULL, info);
+				     step == 0 && p->ce ? &p->ce_probe : NULL, info);
 		if (likely(s == STEP_DONE))
 			break;
 		if (s == STEP_TRUNC) {
@@ -1246,23 +1269,34 @@ size_t ditto_answer_to_badcookie(uint8_t *r, size_t len)
 }
 
 /* The node an index probe finds for hash, prefetched (nodes[0] when
- * none). Most probes end at their first slot, with the tag or an empty
- * slot: that case has no branch of its own, as a burst's queries mix
- * names that are nodes with names that are not. */
+ * none): the first slot with the tag, or NONE at an empty slot. The
+ * first four slots are looked at without a branch each: a burst mixes
+ * names that are nodes with names that are not, and at the index's load
+ * (a quarter to a half) a name's first slot is often another's. */
 static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
 {
 	uint32_t mask = z->hdr->index_mask, tag = (uint32_t)(hash >> 32);
 	uint32_t k = (uint32_t)hash & mask;
-	uint32_t node = z->index[k].node;
+	const struct ditto_slot *s = &z->index[k];
+	uint32_t node;
 
-	if (unlikely((z->index[k].hash != tag) & (node != DITTO_NONE))) {
-		for (k = (k + 1) & mask;; k = (k + 1) & mask) {
-			const struct ditto_slot *s = &z->index[k];
-			node = s->node;
-			if (node == DITTO_NONE || s->hash == tag)
-				break;
+	if (likely(k + 4 <= mask + 1u)) {	/* the window does not wrap */
+		unsigned stop = 0;
+		for (unsigned j = 0; j < 4; j++)
+			stop |= (unsigned)((s[j].hash == tag) |
+					   (s[j].node == DITTO_NONE)) << j;
+		if (likely(stop != 0)) {
+			node = s[__builtin_ctz(stop)].node;
+			goto found;
 		}
 	}
+	for (;; k = (k + 1) & mask) {
+		s = &z->index[k];
+		node = s->node;
+		if (node == DITTO_NONE || s->hash == tag)
+			break;
+	}
+found:
 	__builtin_prefetch(&z->nodes[node == DITTO_NONE ? 0 : node]);
 	return node;
 }
@@ -1312,6 +1346,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		bool none = node == DITTO_NONE;
 		p[i].node = node;
 		p[i].c0.hint = node;
+		p[i].c0.probed = true;
 		p[i].kind = none ? KIND_NO_NODE : KIND_OTHER;
 		found[nfound] = missed[nmissed] = (uint8_t)i;
 		nfound += !none;
@@ -1329,14 +1364,14 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_image *z = p[i].zone;
 		const struct ctx *c = &p[i].c0;
 		size_t off = c->loff[1];
-		p[i].ce_hash = ditto_index_hash(&z->ikey, c->name + off,
+		p[i].ce_probe.hash = ditto_index_hash(&z->ikey, c->name + off,
 						c->len - off);
-		__builtin_prefetch(&z->index[p[i].ce_hash & z->hdr->index_mask]);
+		__builtin_prefetch(&z->index[p[i].ce_probe.hash & z->hdr->index_mask]);
 		p[i].ce = true;
 	}
 	for (unsigned j = 0; j < ndeep; j++) {
 		unsigned i = deep[j];
-		p[i].ce_node = probe_prefetch(p[i].zone, p[i].ce_hash);
+		p[i].ce_probe.node = probe_prefetch(p[i].zone, p[i].ce_probe.hash);
 	}
 	for (unsigned j = 0; j < nfound; j++) {
 		unsigned i = found[j];
@@ -1346,10 +1381,10 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 	for (unsigned j = 0; j < ndeep; j++) {
 		unsigned i = deep[j];
 		const struct ditto_image *z = p[i].zone;
-		if (p[i].ce_node == DITTO_NONE)
+		if (p[i].ce_probe.node == DITTO_NONE)
 			continue;
 		/* The parent decides: wildcard, cut or NXDOMAIN. */
-		const struct ditto_node *ce = &z->nodes[p[i].ce_node];
+		const struct ditto_node *ce = &z->nodes[p[i].ce_probe.node];
 		if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME))
 			p[i].kind = KIND_CUT;
 		else if (ce->wildcard != DITTO_NONE) {
@@ -1405,8 +1440,8 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 			    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
 				continue;
 			unsigned ce_labels;
-			if (p[i].ce && p[i].ce_node != DITTO_NONE)
-				ce_labels = z->nodes[p[i].ce_node].labels;
+			if (p[i].ce && p[i].ce_probe.node != DITTO_NONE)
+				ce_labels = z->nodes[p[i].ce_probe.node].labels;
 			else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
 				ce_labels = z->hdr->apex_labels;	/* the apex */
 			else
