@@ -1297,7 +1297,8 @@ static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
 			break;
 	}
 found:
-	__builtin_prefetch(&z->nodes[node == DITTO_NONE ? 0 : node]);
+	/* NONE + 1 wraps to 0: no branch (the compiler makes one of ?:). */
+	__builtin_prefetch(&z->nodes[node + (node == DITTO_NONE)]);
 	return node;
 }
 
