@@ -935,6 +935,8 @@ struct prep {
 	uint64_t hash;		/* of c0.name in zone's index */
 	uint32_t node;		/* candidate node from the index, or NONE */
 	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
+	uint32_t cut;		/* the delegation or DNAME node governing the
+				 * name, whose RRset to prefetch, or NONE */
 	uint8_t kind;		/* enum kind: the path its answer will take */
 	struct probe ce_probe;	/* of the parent name, when ce */
 	bool ce;		/* the name is no node: its parent is wanted */
@@ -983,6 +985,7 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 	p->c0.hint_rs = NULL;
 	p->c0.probed = false;
 	p->chase = DITTO_NONE;
+	p->cut = DITTO_NONE;
 	p->kind = KIND_OTHER;
 	p->ce = false;
 	p->nc_labels = 0;
@@ -1028,8 +1031,13 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 	if (likely(p->zone != NULL)) {
 		p->hash = ditto_index_hash(&p->zone->ikey, p->c0.name,
 					   p->c0.len);
-		__builtin_prefetch(&p->zone->index[p->hash &
-						   p->zone->hdr->index_mask]);
+		/* The four slots probe_prefetch() looks at first: the line
+		 * of the first, and of the last when it is the next line
+		 * (past the table's end, a line of the image after it). */
+		const struct ditto_slot *s = &p->zone->index[
+			p->hash & p->zone->hdr->index_mask];
+		__builtin_prefetch(s);
+		__builtin_prefetch(s + 3);
 	}
 }
 
@@ -1329,10 +1337,11 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		qs += DITTO_BURST_MAX;
 		n -= DITTO_BURST_MAX;
 	}
-	uint8_t chase[DITTO_BURST_MAX], zoned[DITTO_BURST_MAX],
+	uint8_t chase[DITTO_BURST_MAX], cuts[DITTO_BURST_MAX],
+		zoned[DITTO_BURST_MAX],
 		found[DITTO_BURST_MAX], missed[DITTO_BURST_MAX],
 		deep[DITTO_BURST_MAX];
-	unsigned nchase = 0, nzoned = 0, nfound = 0, nmissed = 0, ndeep = 0;
+	unsigned nchase = 0, ncuts = 0, nzoned = 0, nfound = 0, nmissed = 0, ndeep = 0;
 	bool any_do = false;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -1367,7 +1376,10 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		size_t off = c->loff[1];
 		p[i].ce_probe.hash = ditto_index_hash(&z->ikey, c->name + off,
 						c->len - off);
-		__builtin_prefetch(&z->index[p[i].ce_probe.hash & z->hdr->index_mask]);
+		const struct ditto_slot *s =
+			&z->index[p[i].ce_probe.hash & z->hdr->index_mask];
+		__builtin_prefetch(s);
+		__builtin_prefetch(s + 3);
 		p[i].ce = true;
 	}
 	for (unsigned j = 0; j < ndeep; j++) {
@@ -1386,9 +1398,13 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 			continue;
 		/* The parent decides: wildcard, cut or NXDOMAIN. */
 		const struct ditto_node *ce = &z->nodes[p[i].ce_probe.node];
-		if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME))
+		if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME)) {
 			p[i].kind = KIND_CUT;
-		else if (ce->wildcard != DITTO_NONE) {
+			p[i].cut = ce->cut != DITTO_NONE ? ce->cut
+							 : p[i].ce_probe.node;
+			__builtin_prefetch(&z->nodes[p[i].cut]);
+			cuts[ncuts++] = (uint8_t)i;
+		} else if (ce->wildcard != DITTO_NONE) {
 			p[i].kind = KIND_WILDCARD;
 			__builtin_prefetch(&z->nodes[ce->wildcard]);
 		}
@@ -1400,6 +1416,16 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
 		p[i].c0.hint_rs = rs;
 		p[i].kind = rs ? KIND_RRSET : KIND_NODE;
+		if (unlikely(nd->cut != DITTO_NONE) &&
+		    (nd->cut != p[i].node || p[i].qr.qtype != DNS_T_DS)) {
+			/* A referral (or a DNAME's answer): the delegation's NS
+			 * or the DNAME, fetched in the stages below. */
+			p[i].kind = KIND_CUT;
+			p[i].cut = nd->cut;
+			__builtin_prefetch(&z->nodes[nd->cut]);
+			cuts[ncuts++] = (uint8_t)i;
+			continue;
+		}
 		if (!rs && (nd->flags & DITTO_NODE_CNAME)) {
 			/* A CNAME to follow: its block, and the target. */
 			rs = ditto_node_rrset(z, nd, DNS_T_CNAME);
@@ -1410,9 +1436,18 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 				chase[nchase++] = (uint8_t)i;
 			}
 		}
-		if (rs)
-			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
-							    : rs->block);
+		if (rs) {
+			bool dnssec_ok = p[i].qr.dnssec_ok;
+			uint32_t x = dnssec_ok ? rs->extra_do : rs->extra;
+			prefetch_block(z, dnssec_ok ? rs->block_do : rs->block);
+			if (x != DITTO_NONE)
+				prefetch_block(z, x);	/* the additional */
+		}
+	}
+	for (unsigned j = 0; j < ncuts; j++) {
+		unsigned i = cuts[j];
+		const struct ditto_image *z = p[i].zone;
+		__builtin_prefetch(z->rrsets + z->nodes[p[i].cut].rrsets);
 	}
 	for (unsigned j = 0; j < nchase; j++) {
 		unsigned i = chase[j];
@@ -1429,6 +1464,20 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		if (rs)
 			prefetch_block(z, p[i].qr.dnssec_ok ? rs->block_do
 							    : rs->block);
+	}
+	for (unsigned j = 0; j < ncuts; j++) {
+		/* The referral's NS block and its glue, or the DNAME's. */
+		unsigned i = cuts[j];
+		const struct ditto_image *z = p[i].zone;
+		const struct ditto_node *cut = &z->nodes[p[i].cut];
+		const struct ditto_rrset *rs = ditto_node_rrset(
+			z, cut, cut->flags & DITTO_NODE_DNAME ? DNS_T_DNAME
+							      : DNS_T_NS);
+		if (!rs)
+			continue;
+		prefetch_block(z, rs->block);
+		if (rs->extra != DITTO_NONE)
+			prefetch_block(z, rs->extra);
 	}
 	/* NSEC3 denials with DO (NXDOMAIN, wildcard answers): the next
 	 * closer name is hashed and its bucket, entry and block fetched for
