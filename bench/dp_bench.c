@@ -471,13 +471,26 @@ int main(int argc, char **argv)
 	double t_warm = now_s() + 0.5, t_end = t_warm + seconds;
 	uint64_t a0 = 0, b0 = 0, q0 = 0, answers, busy, queries;
 	double t_run = 0, wall;
+	/* The best quarter second too: on a shared machine others' work only
+	 * ever slows a run down, so the best interval is the steadier figure
+	 * for comparing two builds. */
+	uint64_t a_iv = 0;
+	double t_iv = 0, best_pps = 0;
 
 	while (now_s() < t_end) {
 		if (!t_run && now_s() >= t_warm) {
 			a0 = w->stats.answers;
 			b0 = w->stats.busy_tsc;
 			q0 = w->stats.queries;
-			t_run = now_s();
+			t_run = t_iv = now_s();
+			a_iv = a0;
+		} else if (t_run && now_s() - t_iv >= 0.25) {
+			uint64_t a = w->stats.answers;
+			double t = now_s(), r = (double)(a - a_iv) / (t - t_iv);
+			if (r > best_pps)
+				best_pps = r;
+			a_iv = a;
+			t_iv = t;
 		}
 		if (use_ring)
 			ring_generate(ring_rx, ring_tx, dp.pool, frames, ql.n,
@@ -500,9 +513,10 @@ int main(int argc, char **argv)
 	printf("dp_bench: %s, %zu queries, %s, %.1f s on lcore %u\n", zone,
 	       ql.n, v6 ? "IPv6" : "IPv4", wall, w->lcore);
 	printf("worker      %.2f Mpps answered per worker core, %.1f "
-	       "ns/packet (worker busy %.0f%% of the time)\n", pps / 1e6,
-	       1e9 / pps, (double)busy / (double)rte_get_tsc_hz() / wall *
-	       100);
+	       "ns/packet (worker busy %.0f%% of the time); best quarter "
+	       "second %.2f Mpps\n", pps / 1e6, 1e9 / pps,
+	       (double)busy / (double)rte_get_tsc_hz() / wall * 100,
+	       best_pps / 1e6);
 	printf("answers     checked %lu (every query once), wrong %lu; "
 	       "rcodes NOERROR %lu NXDOMAIN %lu other %lu; drops malformed "
 	       "%lu engine %lu tx %lu\n", checked, bad,
@@ -515,9 +529,9 @@ int main(int argc, char **argv)
 	       "TC; %.2f M queries handled per second (%.1f ns each)\n",
 	       rrl_mode, (unsigned long)s.rrl_dropped,
 	       (unsigned long)s.rrl_slipped, qps / 1e6, 1e9 / qps);
-	printf("RESULT pps=%.0f ns_per_packet=%.1f wrong=%lu qps=%.0f "
-	       "rrl=%s csum=%s\n", pps, 1e9 / pps, bad, qps, rrl_mode,
-	       csum_offload ? "offload" : "software");
+	printf("RESULT pps=%.0f ns_per_packet=%.1f best_pps=%.0f wrong=%lu "
+	       "qps=%.0f rrl=%s csum=%s\n", pps, 1e9 / pps, best_pps, bad,
+	       qps, rrl_mode, csum_offload ? "offload" : "software");
 	rte_eth_dev_stop(port);
 	rte_eal_cleanup();
 	free(dp.live);
