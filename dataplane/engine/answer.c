@@ -1,7 +1,12 @@
 /* answer(): one query in, one response out, from the zone table alone.
  * RFC 1034 4.3.2 with RFC 2181, 2308, 4592, 6672, 6891, 8482 and 5001.
  * No allocation, no locks, no system calls. */
+#include <stddef.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ditto/dnssec.h"
 #include "ditto/hash.h"
@@ -1276,6 +1281,37 @@ size_t ditto_answer_to_badcookie(uint8_t *r, size_t len)
 	return qend + len - at;
 }
 
+/* Bit 2j set: slot j of the four from s ends a probe for tag (it holds
+ * the tag, or is empty); odd bits clear. */
+static inline unsigned probe_window(const struct ditto_slot *s, uint32_t tag)
+{
+#ifdef __SSE2__
+	/* Two loads and compares against (tag, NONE) pairs; a slot's two
+	 * lanes folded into one bit. */
+	_Static_assert(sizeof(struct ditto_slot) == 8 &&
+		       offsetof(struct ditto_slot, hash) == 0 &&
+		       offsetof(struct ditto_slot, node) == 4,
+		       "a slot is (hash, node)");
+	const __m128i want = _mm_set_epi32((int)DITTO_NONE, (int)tag,
+					   (int)DITTO_NONE, (int)tag);
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + 2));
+	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+			     _mm_cmpeq_epi32(a, want))) |
+		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+			     _mm_cmpeq_epi32(b, want))) << 4;
+
+	return (m | m >> 1) & 0x55u;	/* a slot's tag or emptiness */
+#else
+	unsigned stop = 0;
+
+	for (unsigned j = 0; j < 4; j++)
+		stop |= (unsigned)((s[j].hash == tag) |
+				   (s[j].node == DITTO_NONE)) << (2 * j);
+	return stop;
+#endif
+}
+
 /* The node an index probe finds for hash, prefetched (nodes[0] when
  * none): the first slot with the tag, or NONE at an empty slot. The
  * first four slots are looked at without a branch each: a burst mixes
@@ -1289,12 +1325,9 @@ static uint32_t probe_prefetch(const struct ditto_image *z, uint64_t hash)
 	uint32_t node;
 
 	if (likely(k + 4 <= mask + 1u)) {	/* the window does not wrap */
-		unsigned stop = 0;
-		for (unsigned j = 0; j < 4; j++)
-			stop |= (unsigned)((s[j].hash == tag) |
-					   (s[j].node == DITTO_NONE)) << j;
+		unsigned stop = probe_window(s, tag);
 		if (likely(stop != 0)) {
-			node = s[__builtin_ctz(stop)].node;
+			node = s[__builtin_ctz(stop) / 2].node;
 			goto found;
 		}
 	}
