@@ -1037,12 +1037,11 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 		p->hash = ditto_index_hash(&p->zone->ikey, p->c0.name,
 					   p->c0.len);
 		/* The four slots probe_prefetch() looks at first: the line
-		 * of the first, and of the last when it is the next line
-		 * (past the table's end, a line of the image after it). */
-		const struct ditto_slot *s = &p->zone->index[
-			p->hash & p->zone->hdr->index_mask];
-		__builtin_prefetch(s);
-		__builtin_prefetch(s + 3);
+		 * of the first, and of the last when it is the next line. */
+		uint32_t mask = p->zone->hdr->index_mask;
+		uint32_t k = (uint32_t)p->hash & mask;
+		__builtin_prefetch(&p->zone->index[k]);
+		__builtin_prefetch(&p->zone->index[(k + 3) & mask]);
 	}
 }
 
@@ -1412,10 +1411,10 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		size_t off = c->loff[1];
 		p[i].ce_probe.hash = ditto_index_hash(&z->ikey, c->name + off,
 						c->len - off);
-		const struct ditto_slot *s =
-			&z->index[p[i].ce_probe.hash & z->hdr->index_mask];
-		__builtin_prefetch(s);
-		__builtin_prefetch(s + 3);
+		uint32_t mask = z->hdr->index_mask;
+		uint32_t k = (uint32_t)p[i].ce_probe.hash & mask;
+		__builtin_prefetch(&z->index[k]);
+		__builtin_prefetch(&z->index[(k + 3) & mask]);
 		p[i].ce = true;
 	}
 	for (unsigned j = 0; j < ndeep; j++) {
@@ -1526,7 +1525,14 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 			    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
 				continue;
 			unsigned ce_labels;
-			if (p[i].ce && p[i].ce_probe.node != DITTO_NONE)
+			const struct ctx *c = &p[i].c0;
+			size_t off = c->loff[1];
+			/* The parent's probe went by its tag alone: another
+			 * name with that tag may have more labels than the
+			 * query name (nsec3_hash_of would read before loff). */
+			if (p[i].ce && p[i].ce_probe.node != DITTO_NONE &&
+			    ditto_node_is(z, p[i].ce_probe.node, c->name + off,
+					  c->len - off))
 				ce_labels = z->nodes[p[i].ce_probe.node].labels;
 			else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
 				ce_labels = z->hdr->apex_labels;	/* the apex */
