@@ -578,6 +578,17 @@ static bool put_proofs(struct resp *r, const struct ditto_image *z,
 
 enum step { STEP_DONE, STEP_NEXT, STEP_TRUNC };
 
+/* The delegation or DNAME node that governs the name of node id itself,
+ * or NONE: the node's cut, except that a DS at a delegation is the
+ * parent's data (RFC 4035 3.1.4.1). Below a node that is not the name,
+ * ditto_cut_inherited() gives it (its own DNAME counts there too). The
+ * burst and lookup() both decide by these two. */
+static inline uint32_t name_cut(const struct ditto_node *n, uint32_t id,
+				uint16_t qtype)
+{
+	return n->cut == id && qtype == DNS_T_DS ? DITTO_NONE : n->cut;
+}
+
 /* The delegation at cut (RFC 1034 4.3.2 3b). After a CNAME the answer
  * stays authoritative; alone it is not. */
 static enum step referral(struct resp *r, const struct ditto_image *z,
@@ -726,12 +737,9 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 
 	if (likely(id != DITTO_NONE)) {
 		n = &z->nodes[id];
-		if (unlikely(n->cut != DITTO_NONE)) {
-			cut = &z->nodes[n->cut];
-			/* A DS at the cut is the parent's data (RFC 4035 3.1.4.1). */
-			if (n->cut == id && qr->qtype == DNS_T_DS)
-				cut = NULL;
-		}
+		uint32_t governs = name_cut(n, id, qr->qtype);
+		if (unlikely(governs != DITTO_NONE))
+			cut = &z->nodes[governs];
 	} else {
 		/* Closest encloser: the longest suffix that is a node. The
 		 * apex always is one. */
@@ -763,10 +771,9 @@ static enum step lookup(struct resp *r, const struct ditto_image *z,
 				break;
 			}
 		}
-		if (n->cut != DITTO_NONE)
-			cut = &z->nodes[n->cut];
-		else if (n->flags & DITTO_NODE_DNAME)
-			cut = n;
+		uint32_t governs = ditto_cut_inherited(n->cut, n->flags, ce);
+		if (governs != DITTO_NONE)
+			cut = &z->nodes[governs];
 		else if (n->wildcard != DITTO_NONE) {
 			info->flags |= DITTO_INFO_WILDCARD;
 			return answer_node(r, z, &z->nodes[n->wildcard], c,
@@ -938,7 +945,6 @@ struct prep {
 	struct query qr;
 	const struct ditto_image *zone;
 	uint64_t hash;		/* of c0.name in zone's index */
-	uint32_t node;		/* candidate node from the index, or NONE */
 	uint32_t chase;		/* CNAME target node to prefetch, or NONE */
 	uint32_t cut;		/* the delegation or DNAME node governing the
 				 * name, whose RRset to prefetch, or NONE */
@@ -974,6 +980,17 @@ static const struct ditto_image *ds_zone(const struct ditto_zone_table *zones,
 	return id != DITTO_NONE && parent->nodes[id].cut == id ? parent : z;
 }
 
+/* The index slots probe_prefetch() looks at first for hash: the line of
+ * the first, and of the fourth when that is the next line. */
+static inline __attribute__((always_inline)) void
+prefetch_slots(const struct ditto_image *z, uint64_t hash)
+{
+	uint32_t mask = z->hdr->index_mask, k = (uint32_t)hash & mask;
+
+	__builtin_prefetch(&z->index[k]);
+	__builtin_prefetch(&z->index[(k + 3) & mask]);
+}
+
 /* prepare() and respond() are on every query's path: inline in both
  * callers, the burst and the single answer (a call with its saved
  * registers was about 20 instructions a query). */
@@ -985,7 +1002,6 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 
 	memset(qr, 0, sizeof(*qr));
 	p->zone = NULL;
-	p->node = DITTO_NONE;
 	p->c0.hint = DITTO_NONE;
 	p->c0.hint_rs = NULL;
 	p->c0.probed = false;
@@ -1036,12 +1052,7 @@ prepare(struct prep *p, const struct ditto_zone_table *zones,
 	if (likely(p->zone != NULL)) {
 		p->hash = ditto_index_hash(&p->zone->ikey, p->c0.name,
 					   p->c0.len);
-		/* The four slots probe_prefetch() looks at first: the line
-		 * of the first, and of the last when it is the next line. */
-		uint32_t mask = p->zone->hdr->index_mask;
-		uint32_t k = (uint32_t)p->hash & mask;
-		__builtin_prefetch(&p->zone->index[k]);
-		__builtin_prefetch(&p->zone->index[(k + 3) & mask]);
+		prefetch_slots(p->zone, p->hash);
 	}
 }
 
@@ -1073,12 +1084,13 @@ static void answer_query(struct resp *r, const struct prep *p,
 		return;
 	}
 	r->aa = true;
-	/* Most queries: the burst found the name's node and its RRset of the
-	 * query type, and no cut or DNAME governs the name. The answer is
-	 * that RRset (lookup and answer_node would come to it, step 0). */
+	/* Most queries: the burst found the name's node (by its tag) and its
+	 * RRset of the query type, and no cut or DNAME governs the node
+	 * (KIND_CUT otherwise). Once the node is confirmed to be the name,
+	 * the answer is that RRset: lookup and answer_node would come to it,
+	 * step 0. */
 	if (likely(p->kind == KIND_RRSET) &&
-	    likely(z->nodes[p->node].cut == DITTO_NONE) &&
-	    likely(ditto_node_is(z, p->node, p->c0.name, p->c0.len))) {
+	    likely(ditto_node_is(z, p->c0.hint, p->c0.name, p->c0.len))) {
 		if (!put_rrset(r, z, p->c0.hint_rs, &p->c0, DNS_HDR_LEN,
 			       p->qr.dnssec_ok, &r->an, NULL)) {
 			r->tc = true;
@@ -1389,8 +1401,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		unsigned i = zoned[j];
 		uint32_t node = probe_prefetch(p[i].zone, p[i].hash);
 		bool none = node == DITTO_NONE;
-		p[i].node = node;
-		p[i].c0.hint = node;
+		p[i].c0.hint = node;	/* the candidate node, by its tag */
 		p[i].c0.probed = true;
 		p[i].kind = none ? KIND_NO_NODE : KIND_OTHER;
 		found[nfound] = missed[nmissed] = (uint8_t)i;
@@ -1411,10 +1422,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		size_t off = c->loff[1];
 		p[i].ce_probe.hash = ditto_index_hash(&z->ikey, c->name + off,
 						c->len - off);
-		uint32_t mask = z->hdr->index_mask;
-		uint32_t k = (uint32_t)p[i].ce_probe.hash & mask;
-		__builtin_prefetch(&z->index[k]);
-		__builtin_prefetch(&z->index[(k + 3) & mask]);
+		prefetch_slots(z, p[i].ce_probe.hash);
 		p[i].ce = true;
 	}
 	for (unsigned j = 0; j < ndeep; j++) {
@@ -1424,7 +1432,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 	for (unsigned j = 0; j < nfound; j++) {
 		unsigned i = found[j];
 		const struct ditto_image *z = p[i].zone;
-		__builtin_prefetch(z->rrsets + z->nodes[p[i].node].rrsets);
+		__builtin_prefetch(z->rrsets + z->nodes[p[i].c0.hint].rrsets);
 	}
 	for (unsigned j = 0; j < ndeep; j++) {
 		unsigned i = deep[j];
@@ -1433,11 +1441,12 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 			continue;
 		/* The parent decides: wildcard, cut or NXDOMAIN. */
 		const struct ditto_node *ce = &z->nodes[p[i].ce_probe.node];
-		if (ce->cut != DITTO_NONE || (ce->flags & DITTO_NODE_DNAME)) {
+		uint32_t governs = ditto_cut_inherited(ce->cut, ce->flags,
+						       p[i].ce_probe.node);
+		if (governs != DITTO_NONE) {
 			p[i].kind = KIND_CUT;
-			p[i].cut = ce->cut != DITTO_NONE ? ce->cut
-							 : p[i].ce_probe.node;
-			__builtin_prefetch(&z->nodes[p[i].cut]);
+			p[i].cut = governs;
+			__builtin_prefetch(&z->nodes[governs]);
 			cuts[ncuts++] = (uint8_t)i;
 		} else if (ce->wildcard != DITTO_NONE) {
 			p[i].kind = KIND_WILDCARD;
@@ -1447,17 +1456,17 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 	for (unsigned j = 0; j < nfound; j++) {
 		unsigned i = found[j];
 		const struct ditto_image *z = p[i].zone;
-		const struct ditto_node *nd = &z->nodes[p[i].node];
+		const struct ditto_node *nd = &z->nodes[p[i].c0.hint];
 		const struct ditto_rrset *rs = ditto_node_rrset(z, nd, p[i].qr.qtype);
 		p[i].c0.hint_rs = rs;
 		p[i].kind = rs ? KIND_RRSET : KIND_NODE;
-		if (unlikely(nd->cut != DITTO_NONE) &&
-		    (nd->cut != p[i].node || p[i].qr.qtype != DNS_T_DS)) {
+		uint32_t governs = name_cut(nd, p[i].c0.hint, p[i].qr.qtype);
+		if (unlikely(governs != DITTO_NONE)) {
 			/* A referral (or a DNAME's answer): the delegation's NS
 			 * or the DNAME, fetched in the stages below. */
 			p[i].kind = KIND_CUT;
-			p[i].cut = nd->cut;
-			__builtin_prefetch(&z->nodes[nd->cut]);
+			p[i].cut = governs;
+			__builtin_prefetch(&z->nodes[governs]);
 			cuts[ncuts++] = (uint8_t)i;
 			continue;
 		}
@@ -1522,7 +1531,7 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 		for (unsigned i = 0; i < n; i++) {
 			const struct ditto_image *z = p[i].zone;
 			if (likely(!p[i].qr.dnssec_ok) || !z || !z->nsec3 ||
-			    p[i].node != DITTO_NONE || p[i].kind == KIND_CUT)
+			    p[i].c0.hint != DITTO_NONE || p[i].kind == KIND_CUT)
 				continue;
 			unsigned ce_labels;
 			const struct ctx *c = &p[i].c0;

@@ -132,8 +132,10 @@ enum ditto_node_flags {
 
 /* The cut a node (not the apex) inherits from its parent: the parent's
  * cut, else the parent itself when it owns a DNAME, else none (the node
- * is then its own cut when delegated). One definition for the compiler
- * that sets a node's cut and the loader that checks it. */
+ * is then its own cut when delegated). So also the cut that governs any
+ * name below the parent. One definition for the compiler that sets a
+ * node's cut, the loader that checks it, and the answer path that finds
+ * a closest encloser's. */
 static inline uint32_t ditto_cut_inherited(uint32_t parent_cut,
 					   unsigned parent_flags,
 					   uint32_t parent)
