@@ -16,7 +16,9 @@
 #
 # Environment: NAMES (zone size, default 100000), QUERIES (query list,
 # 100000), RATES (kxdpgun's offered rates, default "50000 100000 150000
-# 200000 300000 450000 600000 2000000", the last more than it can send),
+# 200000 250000 300000 350000 450000 600000 2000000", the last more than
+# it can send; the steps of 50k around ditto's clean rate, so that it is
+# not read a whole step low),
 # SECONDS_PER_RUN (3), BATCH (kxdpgun's batch; default 10 up to 450k/s and
 # 32 above), DNSPERF_SECONDS (5), SERVERS ("ditto knot-xdp knot-kernel
 # nsd"), BUILD (a release build directory, set up and brought up to date
@@ -35,7 +37,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(readlink -f "${BUILD:-$root/build-bench}")
 names=${NAMES:-100000}
 nqueries=${QUERIES:-100000}
-read -r -a rates <<<"${RATES:-50000 100000 150000 200000 300000 450000 600000 2000000}"
+read -r -a rates <<<"${RATES:-50000 100000 150000 200000 250000 300000 350000 450000 600000 2000000}"
 secs=${SECONDS_PER_RUN:-3}
 dnsperf_secs=${DNSPERF_SECONDS:-5}
 read -r -a servers <<<"${SERVERS:-ditto knot-xdp knot-kernel nsd}"
