@@ -17,6 +17,10 @@
  * The image is answered from a copy in transparent-hugepage memory, as the
  * dataplane keeps it in hugepages (--no-hugepages: 4 KiB pages).
  * The last line of output is "RESULT key=value ..." for scripts.
+ *
+ * Built by bench/ab_answer.sh with -DDITTO_BENCH_AB and two versions of
+ * answer.c (their symbols renamed ab_a_... and ab_b_...), the timed
+ * rounds alternate between the two: A B B A A B B A ...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +42,23 @@
 #include "compile.h"
 #include "engine.h"
 #include "queries.h"
+
+#ifdef DITTO_BENCH_AB
+void ab_a_answer_burst(const struct ditto_zone_table *zones,
+		       const struct ditto_answer_cfg *cfg,
+		       struct ditto_query *qs, unsigned n, unsigned flags);
+void ab_b_answer_burst(const struct ditto_zone_table *zones,
+		       const struct ditto_answer_cfg *cfg,
+		       struct ditto_query *qs, unsigned n, unsigned flags);
+/* A B B A A B B A ...: each pair of rounds has one of each, in either
+ * order by turns, so neither version always runs second. */
+#define AB_IS_B(r) ((((r) + 1) >> 1) & 1)
+#define TIMED_BURST(r) (AB_IS_B(r) ? ab_b_answer_burst : ab_a_answer_burst)
+#define ROUND_TAG(r) (AB_IS_B(r) ? " B" : " A")
+#else
+#define TIMED_BURST(r) ditto_answer_burst
+#define ROUND_TAG(r) ""
+#endif
 
 static double now_s(void)
 {
@@ -454,7 +475,7 @@ int main(int argc, char **argv)
 					if (++qi == nq)
 						qi = 0;
 				}
-				ditto_answer_burst(zones, &cfg, b, (unsigned)m, 0);
+				TIMED_BURST(r)(zones, &cfg, b, (unsigned)m, 0);
 				for (int j = 0; j < m; j++)
 					sink += b[j].resp_len;
 			}
@@ -463,8 +484,9 @@ int main(int argc, char **argv)
 		} while (count ? (long)n < count : el < dur);
 		per[r] = el * 1e9 / (double)n;
 		if (!quiet)
-			printf("round %ld     %lu queries in %.3f s: "
-			       "%.1f ns/query\n", r + 1, n, el, per[r]);
+			printf("round %ld%s     %lu queries in %.3f s: "
+			       "%.1f ns/query\n", r + 1, ROUND_TAG(r), n, el,
+			       per[r]);
 	}
 	qsort(per, (size_t)rounds, sizeof(double), cmp_double);
 	ns_q = per[rounds / 2];
