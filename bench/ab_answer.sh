@@ -14,6 +14,8 @@
 # in a temporary directory. R runs (default 3) of 100 rounds of 40 ms on
 # CPU 1.
 #
+# Both versions must answer alike: each run first checks every query's
+# answer from each (bursts against single answers, B's against A's).
 # The last lines: each version's ns/query over its rounds (minimum, 10th
 # and 25th percentile, median) and the paired ratio B/A (median and
 # quartiles). Two copies of one file measured this way gave a median
@@ -50,6 +52,8 @@ source_of() {
 # Revisions must not differ elsewhere in the engine or its headers.
 for v in "$1" "$2"; do
 	[[ -f $v ]] && continue
+	git -C "$root" rev-parse --verify --quiet "$v^{commit}" >/dev/null ||
+		{ echo "ab_answer: '$v' is neither a file nor a revision" >&2; exit 1; }
 	if ! git -C "$root" diff --quiet "$v" -- include dataplane/engine \
 		':!dataplane/engine/answer.c'; then
 		echo "ab_answer: $v differs from the working tree outside answer.c" \
@@ -93,10 +97,20 @@ if [[ -z $zone ]]; then
 	python3 "$root/bench/gen_zone.py" --names "$names" --zone "$zone" \
 		--queries "$queries" --query-count 100000 >/dev/null
 fi
+# Each run first checks both versions' answers (each burst against its
+# own single answers, and B's bursts against A's): a difference stops
+# the comparison, which is for versions that answer alike.
 for _ in $(seq "$runs"); do
-	"$work/ab_bench" --zone "$zone" --queries "$queries" --seconds 4 \
-		--rounds 100 --cpu 1 | grep '^round '
+	if ! "$work/ab_bench" --zone "$zone" --queries "$queries" --seconds 4 \
+		--rounds 100 --cpu 1 >"$work/run" 2>"$work/run.err"; then
+		grep -h -e '^checks' -e '^burst' -e 'DIFFERS' "$work/run" \
+			"$work/run.err" >&2 || true
+		echo "ab_answer: the versions do not answer as expected" >&2
+		exit 1
+	fi
+	grep '^round ' "$work/run"
 done >"$work/rounds"
+[[ -s $work/rounds ]] || { echo "ab_answer: no timed rounds" >&2; exit 1; }
 
 python3 - "$work/rounds" "$1" "$2" <<'PY'
 import statistics as st, sys

@@ -20,7 +20,9 @@
  *
  * Built by bench/ab_answer.sh with -DDITTO_BENCH_AB and two versions of
  * answer.c (their symbols renamed ab_a_... and ab_b_...), the timed
- * rounds alternate between the two: A B B A A B B A ...
+ * rounds alternate between the two: A B B A A B B A ... (the summary
+ * and RESULT lines then mix both versions' rounds), and the answer check
+ * runs for both.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +52,14 @@ void ab_a_answer_burst(const struct ditto_zone_table *zones,
 void ab_b_answer_burst(const struct ditto_zone_table *zones,
 		       const struct ditto_answer_cfg *cfg,
 		       struct ditto_query *qs, unsigned n, unsigned flags);
+size_t ab_a_answer(const struct ditto_zone_table *zones,
+		   const struct ditto_answer_cfg *cfg, const uint8_t *q,
+		   size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
+		   struct ditto_answer_info *info);
+size_t ab_b_answer(const struct ditto_zone_table *zones,
+		   const struct ditto_answer_cfg *cfg, const uint8_t *q,
+		   size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
+		   struct ditto_answer_info *info);
 /* A B B A A B B A ...: each pair of rounds has one of each, in either
  * order by turns, so neither version always runs second. */
 #define AB_IS_B(r) ((((r) + 1) >> 1) & 1)
@@ -158,6 +168,79 @@ static void usage(FILE *f)
 		"                    [--cpu C] [--no-hugepages] [--single] [--quiet]\n"
 		"                    [--do]\n"
 		"(timed answering uses bursts of 32 unless --single)\n");
+}
+
+typedef size_t single_fn(const struct ditto_zone_table *zones,
+			 const struct ditto_answer_cfg *cfg, const uint8_t *q,
+			 size_t qlen, uint8_t *resp, size_t cap,
+			 unsigned flags, struct ditto_answer_info *info);
+typedef void burst_fn(const struct ditto_zone_table *zones,
+		      const struct ditto_answer_cfg *cfg,
+		      struct ditto_query *qs, unsigned n, unsigned flags);
+
+/* Every query answered in bursts by burst, each response and its info
+ * compared with what single gives it alone, or (single NULL) with what
+ * the bursts of ref give. Returns how many differ. */
+static unsigned long burst_check(const struct ditto_zone_table *zones,
+				 const struct ditto_answer_cfg *cfg,
+				 const uint8_t *pk, const struct query *qs,
+				 size_t nq, single_fn *single, burst_fn *burst,
+				 burst_fn *ref, const char *what, bool quiet)
+{
+	static uint8_t one[DITTO_BURST_MAX][2048], got[DITTO_BURST_MAX][2048];
+	size_t one_len[DITTO_BURST_MAX];
+	struct ditto_answer_info one_info[DITTO_BURST_MAX];
+	unsigned long differ = 0;
+
+	for (size_t i = 0; i < nq; i += DITTO_BURST_MAX) {
+		struct ditto_query b[DITTO_BURST_MAX], r[DITTO_BURST_MAX];
+		size_t m = nq - i < DITTO_BURST_MAX ? nq - i : DITTO_BURST_MAX;
+
+		for (size_t j = 0; j < m; j++) {
+			const uint8_t *q = pk + qs[i + j].off;
+
+			b[j] = (struct ditto_query){
+				.q = q, .qlen = (uint16_t)qs[i + j].len,
+				.resp = got[j], .cap = sizeof(got[j]) };
+			r[j] = b[j];
+			r[j].resp = one[j];
+			r[j].cap = sizeof(one[j]);
+			if (single)
+				one_len[j] = single(zones, cfg, q, qs[i + j].len,
+						    one[j], sizeof(one[j]), 0,
+						    &one_info[j]);
+		}
+		burst(zones, cfg, b, (unsigned)m, 0);
+		if (!single) {
+			ref(zones, cfg, r, (unsigned)m, 0);
+			for (size_t j = 0; j < m; j++) {
+				one_len[j] = r[j].resp_len;
+				one_info[j] = r[j].info;
+			}
+		}
+		for (size_t j = 0; j < m; j++) {
+			if (b[j].resp_len == one_len[j] &&
+			    memcmp(b[j].resp, one[j], one_len[j]) == 0 &&
+			    memcmp(&b[j].info, &one_info[j],
+				   sizeof(one_info[j])) == 0)
+				continue;
+			if (differ++ < 10 && !quiet) {
+				char txt[1024];
+
+				dns_name_to_text(b[j].q + DNS_HDR_LEN, txt,
+						 sizeof(txt));
+				fprintf(stderr, "BURST DIFFERS %s type %u: %u "
+					"bytes in a burst, %zu %s\n", txt,
+					qs[i + j].qtype, b[j].resp_len,
+					one_len[j], single ? "alone" : "in ref");
+			}
+		}
+	}
+	printf("burst%s%s       %zu responses in bursts of %d against %s: "
+	       "%lu differ%s\n", what ? " " : "", what ? what : "", nq,
+	       DITTO_BURST_MAX, single ? "the single answers" : "A's",
+	       differ, differ ? "  <-- WRONG ANSWERS" : "");
+	return differ;
 }
 
 int main(int argc, char **argv)
@@ -385,53 +468,22 @@ int main(int argc, char **argv)
 
 	/* Every query again in bursts of 32, as a worker answers: each
 	 * response byte for byte, and its info, as the single answer gave.
-	 * Not with --count, whose callgrind runs count every burst. */
+	 * Not with --count, whose callgrind runs count every burst. Built
+	 * for an A/B, each version against its own single answer, and A's
+	 * bursts against B's: the two are to answer alike. */
 	if (!count) {
-		static uint8_t one[DITTO_BURST_MAX][2048];
-		size_t one_len[DITTO_BURST_MAX];
-		struct ditto_answer_info one_info[DITTO_BURST_MAX];
-		unsigned long differ = 0;
-
-		for (size_t i = 0; i < nq; i += DITTO_BURST_MAX) {
-			struct ditto_query b[DITTO_BURST_MAX];
-			size_t m = nq - i < DITTO_BURST_MAX ? nq - i
-							    : DITTO_BURST_MAX;
-
-			for (size_t j = 0; j < m; j++) {
-				const uint8_t *q = pk + qs[i + j].off;
-
-				one_len[j] = ditto_answer(zones, &cfg, q,
-							  qs[i + j].len, one[j],
-							  sizeof(one[j]), 0,
-							  &one_info[j]);
-				b[j] = (struct ditto_query){
-					.q = q, .qlen = (uint16_t)qs[i + j].len,
-					.resp = burst_resp[j],
-					.cap = sizeof(burst_resp[j]) };
-			}
-			ditto_answer_burst(zones, &cfg, b, (unsigned)m, 0);
-			for (size_t j = 0; j < m; j++) {
-				if (b[j].resp_len == one_len[j] &&
-				    memcmp(b[j].resp, one[j], one_len[j]) == 0 &&
-				    memcmp(&b[j].info, &one_info[j],
-					   sizeof(one_info[j])) == 0)
-					continue;
-				if (differ++ < 10 && !quiet) {
-					char txt[1024];
-
-					dns_name_to_text(b[j].q + DNS_HDR_LEN,
-							 txt, sizeof(txt));
-					fprintf(stderr, "BURST DIFFERS %s type "
-						"%u: %u bytes in a burst, %zu "
-						"alone\n", txt, qs[i + j].qtype,
-						b[j].resp_len, one_len[j]);
-				}
-			}
-		}
-		printf("burst       %zu responses in bursts of %d against the "
-		       "single answers: %lu differ%s\n", nq, DITTO_BURST_MAX,
-		       differ, differ ? "  <-- WRONG ANSWERS" : "");
-		nbad += differ;
+#ifdef DITTO_BENCH_AB
+		nbad += burst_check(zones, &cfg, pk, qs, nq, ab_a_answer,
+				    ab_a_answer_burst, NULL, "A", quiet);
+		nbad += burst_check(zones, &cfg, pk, qs, nq, ab_b_answer,
+				    ab_b_answer_burst, NULL, "B", quiet);
+		nbad += burst_check(zones, &cfg, pk, qs, nq, NULL,
+				    ab_b_answer_burst, ab_a_answer_burst,
+				    "B against A", quiet);
+#else
+		nbad += burst_check(zones, &cfg, pk, qs, nq, ditto_answer,
+				    ditto_answer_burst, NULL, NULL, quiet);
+#endif
 	}
 
 	/* Timed answering. */
