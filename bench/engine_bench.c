@@ -45,21 +45,13 @@
 #include "engine.h"
 #include "queries.h"
 
+/* The answer path's two entry points, as engine.h declares them. */
+typedef __typeof__(ditto_answer) single_fn;
+typedef __typeof__(ditto_answer_burst) burst_fn;
+
 #ifdef DITTO_BENCH_AB
-void ab_a_answer_burst(const struct ditto_zone_table *zones,
-		       const struct ditto_answer_cfg *cfg,
-		       struct ditto_query *qs, unsigned n, unsigned flags);
-void ab_b_answer_burst(const struct ditto_zone_table *zones,
-		       const struct ditto_answer_cfg *cfg,
-		       struct ditto_query *qs, unsigned n, unsigned flags);
-size_t ab_a_answer(const struct ditto_zone_table *zones,
-		   const struct ditto_answer_cfg *cfg, const uint8_t *q,
-		   size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
-		   struct ditto_answer_info *info);
-size_t ab_b_answer(const struct ditto_zone_table *zones,
-		   const struct ditto_answer_cfg *cfg, const uint8_t *q,
-		   size_t qlen, uint8_t *resp, size_t cap, unsigned flags,
-		   struct ditto_answer_info *info);
+single_fn ab_a_answer, ab_b_answer;
+burst_fn ab_a_answer_burst, ab_b_answer_burst;
 /* A B B A A B B A ...: each pair of rounds has one of each, in either
  * order by turns, so neither version always runs second. */
 #define AB_IS_B(r) ((((r) + 1) >> 1) & 1)
@@ -169,14 +161,6 @@ static void usage(FILE *f)
 		"                    [--do]\n"
 		"(timed answering uses bursts of 32 unless --single)\n");
 }
-
-typedef size_t single_fn(const struct ditto_zone_table *zones,
-			 const struct ditto_answer_cfg *cfg, const uint8_t *q,
-			 size_t qlen, uint8_t *resp, size_t cap,
-			 unsigned flags, struct ditto_answer_info *info);
-typedef void burst_fn(const struct ditto_zone_table *zones,
-		      const struct ditto_answer_cfg *cfg,
-		      struct ditto_query *qs, unsigned n, unsigned flags);
 
 /* Every query answered in bursts by burst, each response and its info
  * compared with what single gives it alone, or (single NULL) with what

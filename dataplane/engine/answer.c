@@ -1585,13 +1585,14 @@ void ditto_answer_burst(const struct ditto_zone_table *zones,
 				continue;
 			unsigned ce_labels;
 			const struct ctx *c = &p[i].c0;
-			size_t off = c->loff[1];
 			/* The parent's probe went by its tag alone: another
 			 * name with that tag may have more labels than the
-			 * query name (nsec3_hash_of would read before loff). */
+			 * query name (nsec3_hash_of would read before loff).
+			 * With ce the name has a parent, at loff[1]. */
 			if (p[i].ce && p[i].ce_probe.node != DITTO_NONE &&
-			    ditto_node_is(z, p[i].ce_probe.node, c->name + off,
-					  c->len - off))
+			    ditto_node_is(z, p[i].ce_probe.node,
+					  c->name + c->loff[1],
+					  c->len - c->loff[1]))
 				ce_labels = z->nodes[p[i].ce_probe.node].labels;
 			else if (!p[i].ce && p[i].c0.labels == z->hdr->apex_labels + 1u)
 				ce_labels = z->hdr->apex_labels;	/* the apex */

@@ -74,8 +74,8 @@ static inline uint64_t ditto_siphash(const uint64_t key[2], const void *data,
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* The hash of a lowercase wire-format name in a zone table or the
- * control process's own name sets. */
+/* The hash of a lowercase wire-format name in the control process's own
+ * name sets (images and the zone table use ditto_index_hash). */
 static inline uint64_t ditto_name_hash(const uint64_t key[2],
 				       const uint8_t *name, size_t len)
 {
